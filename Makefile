@@ -1,0 +1,39 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8037
+DATA ?= ./data
+
+.PHONY: install serve test lint bench schema clean
+
+$(BIN)/agentloom: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/agentloom
+
+tests/js/node_modules: tests/js/package.json
+	cd tests/js && npm ci --no-audit --no-fund --silent
+	touch tests/js/node_modules
+
+install: $(BIN)/agentloom tests/js/node_modules
+
+serve: $(BIN)/agentloom
+	$(BIN)/agentloom serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(BIN)/agentloom
+	$(BIN)/ruff check .
+
+bench: $(BIN)/agentloom
+	$(BIN)/python bench/engine.py
+
+schema: $(BIN)/agentloom
+	$(BIN)/agentloom export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) tests/js/node_modules

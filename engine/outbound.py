@@ -1,0 +1,155 @@
+"""The one outbound guard for every user-supplied URL or host.
+
+Every HTTP node, agent tool, data source, credential endpoint and fetch goes
+through `OutboundGuard`: the host is resolved once, every address it resolves
+to must be public (not loopback, private, link-local, metadata, multicast,
+reserved or unspecified) unless the operator allowed it with
+`AGENTLOOM_OUTBOUND_ALLOW`, and the connection is then made to the address
+that was checked (so a DNS answer that changes between check and connect,
+"DNS rebinding", cannot slip through). `guarded_http_client` applies the same
+check to every redirect hop, because each hop passes through its transport.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+
+from engine.errors import OutboundRefused
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+
+
+def _is_public(ip: IPAddress) -> bool:
+    # IPv4-mapped IPv6 (::ffff:127.0.0.1) must be judged as the IPv4 it carries.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboundGuard:
+    """Decides whether the server may connect to a user-supplied host."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+    """Host names (lower case) the operator allows whatever they resolve to."""
+    allowed_networks: tuple[IPNetwork, ...] = field(default_factory=tuple)
+    """Networks (CIDRs or single addresses) the operator allows."""
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str]) -> OutboundGuard:
+        """Build from `AGENTLOOM_OUTBOUND_ALLOW` items: host names, IPs or CIDRs."""
+        hosts: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in entries:
+            entry = raw.strip().strip("[]")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.lower().rstrip("."))
+        return cls(allowed_hosts=frozenset(hosts), allowed_networks=tuple(networks))
+
+    def _address_allowed(self, ip: IPAddress) -> bool:
+        if _is_public(ip):
+            return True
+        return any(ip in net for net in self.allowed_networks if ip.version == net.version)
+
+    async def resolve(self, host: str, port: int | None = None, *, field: str = "url") -> str:
+        """Resolve `host` and return one checked address to connect to.
+
+        Raises `OutboundRefused` (naming `field`) when any address the name
+        resolves to is not allowed: a name that answers with both a public
+        and a private address is refused whole.
+        """
+        name = host.strip().strip("[]").lower().rstrip(".")
+        if not name:
+            raise OutboundRefused("a host is required", field=field)
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(name)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            addresses = [literal]
+        else:
+            try:
+                with anyio.fail_after(10):
+                    infos = await anyio.getaddrinfo(name, port or 0, type=socket.SOCK_STREAM)
+            except (OSError, TimeoutError) as exc:
+                raise OutboundRefused(f"cannot resolve host {name!r}", field=field) from exc
+            addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+            if not addresses:
+                raise OutboundRefused(f"cannot resolve host {name!r}", field=field)
+        if name in self.allowed_hosts:
+            return str(addresses[0])
+        for ip in addresses:
+            if not self._address_allowed(ip):
+                raise OutboundRefused(
+                    f"outbound connection to {name!r} ({ip}) is not allowed: "
+                    "non-public address (set AGENTLOOM_OUTBOUND_ALLOW to permit it)",
+                    field=field,
+                )
+        return str(addresses[0])
+
+    async def check_url(self, url: str, *, field: str = "url") -> str:
+        """Check a URL's scheme and host; returns the checked address."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise OutboundRefused(f"malformed URL {url!r}", field=field) from exc
+        if parts.scheme.lower() not in ALLOWED_SCHEMES:
+            raise OutboundRefused(f"URL scheme must be http or https, got {url!r}", field=field)
+        if not parts.hostname:
+            raise OutboundRefused(f"URL has no host: {url!r}", field=field)
+        return await self.resolve(parts.hostname, port, field=field)
+
+
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """Checks every request (so every redirect hop) and connects to the checked IP."""
+
+    def __init__(self, guard: OutboundGuard, field: str) -> None:
+        self._guard = guard
+        self._field = field
+        self._inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        address = await self._guard.check_url(str(request.url), field=self._field)
+        if address != host:
+            request.url = request.url.copy_with(host=address)
+            if request.url.scheme == "https":
+                request.extensions = {**request.extensions, "sni_hostname": host}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def guarded_http_client(
+    guard: OutboundGuard, *, field: str = "url", timeout: float = 30.0, **kwargs: Any
+) -> httpx.AsyncClient:
+    """An httpx client whose every request and redirect passes the guard.
+
+    The Host header keeps the original name (httpx sets it from the URL before
+    the transport rewrites the address), so virtual hosts and TLS still work.
+    """
+    return httpx.AsyncClient(
+        transport=_GuardedTransport(guard, field),
+        timeout=timeout,
+        follow_redirects=True,
+        max_redirects=5,
+        trust_env=False,
+        **kwargs,
+    )

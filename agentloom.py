@@ -1,0 +1,189 @@
+"""agentloom's composition root and CLI.
+
+Reads the settings once, connects storage, builds the services, the GraphQL
+schema and the ASGI app (GraphQL + the REST/WebSocket/SSE compatibility layer).
+
+    agentloom serve [--host H] [--port P] [--data-dir D]
+    agentloom worker [--data-dir D]
+    agentloom export-schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.routing import Route, WebSocketRoute
+
+from engine.builtin_templates import list_templates
+from engine.outbound import OutboundGuard
+from engine.services.accounts import AccountService, LoginPolicy
+from engine.services.records import Template
+from engine.services.workflows import TemplateService, WorkflowService
+from graph.auth import TokenService
+from graph.context import Services
+from graph.schema import build_schema
+from graph.view import GraphQLApp
+from rest_compat.app import install_rest
+from storage.bootstrap import Database, connect
+from storage.keys import load_or_create_secret
+from storage.stores import (
+    MongoLoginFailureStore,
+    MongoTemplateStore,
+    MongoUserStore,
+    MongoWorkflowStore,
+)
+
+log = logging.getLogger("agentloom")
+VERSION = "0.1.0"
+
+
+class Settings(BaseSettings):
+    """Every setting comes from an `AGENTLOOM_*` environment variable (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTLOOM_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    mongodb_uri: str | None = None
+    database: str = "agentloom"
+    data_dir: Path = Path("./data")
+    secret_key: str | None = None
+    encryption_key: str | None = None
+    token_ttl_minutes: int = 24 * 60
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    admin_users: str = ""
+    outbound_allow: str = ""
+    run_timeout_seconds: float = 3600.0
+    node_timeout_seconds: float = 600.0
+    cors_origins: str = ""
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def signing_secret(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if self.production:
+            raise SystemExit("AGENTLOOM_SECRET_KEY must be set when AGENTLOOM_ENV=production")
+        return load_or_create_secret(self.data_dir, "jwt-secret")
+
+
+def _items(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def build_services(settings: Settings) -> Services:
+    templates = MongoTemplateStore()
+    return Services(
+        accounts=AccountService(
+            users=MongoUserStore(),
+            failures=MongoLoginFailureStore(),
+            policy=LoginPolicy(
+                max_failures=settings.login_max_failures,
+                window=timedelta(seconds=settings.login_window_seconds),
+            ),
+            admin_usernames=frozenset(_items(settings.admin_users)),
+        ),
+        workflows=WorkflowService(workflows=MongoWorkflowStore(), templates=templates),
+        templates=TemplateService(templates=templates),
+        tokens=TokenService(
+            secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
+        ),
+        extra={"outbound_guard": OutboundGuard.from_entries(_items(settings.outbound_allow))},
+    )
+
+
+async def seed_builtin_templates() -> None:
+    shipped = [
+        Template(
+            id=t["id"],
+            builtin=True,
+            name=t["name"],
+            description=t.get("description", ""),
+            category=t.get("category", ""),
+            icon=t.get("icon", ""),
+            tags=list(t.get("tags", [])),
+            nodes=t["nodes"],
+            edges=t["edges"],
+        )
+        for t in list_templates()
+    ]
+    await MongoTemplateStore().replace_builtin(shipped)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = build_services(settings)
+    schema = build_schema(production=settings.production)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database: Database = await connect(
+            mongodb_uri=settings.mongodb_uri,
+            database_name=settings.database,
+            data_dir=settings.data_dir,
+        )
+        app.state.database = database
+        try:
+            await seed_builtin_templates()
+            yield
+        finally:
+            await database.close()
+
+    app = FastAPI(
+        title="agentloom",
+        version=VERSION,
+        description="GraphQL-first server for low-code AI agent workflows. "
+        "GraphQL at /graphql; the REST dialects below run the same resolvers.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.schema = schema
+    graphql_app = GraphQLApp(schema, services, graphql_ide="graphiql")
+    app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
+    app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
+    install_rest(app)
+    return app
+
+
+def export_schema() -> str:
+    return str(build_schema()) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="agentloom", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8037)
+    serve.add_argument("--data-dir", type=Path, default=None)
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        sys.stdout.write(export_schema())
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None) is not None:
+        overrides["data_dir"] = args.data_dir
+    settings = Settings(**overrides)
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Registration and login: argon2id hashes, and a per-username-and-client login throttle."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from engine.errors import RateLimited, Unauthenticated, ValidationFailed
+from engine.services.records import User, utcnow
+from engine.services.stores import LoginFailureStore, UserStore
+
+# OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
+PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the username is unknown, so both failures cost the same time.
+_DUMMY_HASH = PASSWORD_HASHER.hash("agentloom-timing-equaliser")
+
+LOGIN_FAILED = "Incorrect username or password"
+USERNAME_PATTERN = re.compile(r"^[^\s@:/]{3,64}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(kw_only=True, frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    """Failures per username and client inside `window` before logins answer 429."""
+    window: timedelta = timedelta(minutes=5)
+
+
+class AccountService:
+    def __init__(
+        self,
+        *,
+        users: UserStore,
+        failures: LoginFailureStore,
+        policy: LoginPolicy | None = None,
+        admin_usernames: frozenset[str] = frozenset(),
+    ) -> None:
+        self._users = users
+        self._failures = failures
+        self._policy = policy or LoginPolicy()
+        self._admins = frozenset(name.lower() for name in admin_usernames)
+
+    async def register(self, *, username: str, email: str, password: str) -> User:
+        username = username.strip()
+        email = email.strip()
+        if not USERNAME_PATTERN.match(username):
+            raise ValidationFailed(
+                "username must be 3-64 characters without spaces, '@', ':' or '/'",
+                field="username",
+            )
+        if not EMAIL_PATTERN.match(email):
+            raise ValidationFailed("email is not a valid address", field="email")
+        if len(password) < 8:
+            raise ValidationFailed("password must be at least 8 characters", field="password")
+        if len(password) > 1024:
+            raise ValidationFailed("password must be at most 1024 characters", field="password")
+        password_hash = await anyio.to_thread.run_sync(PASSWORD_HASHER.hash, password)
+        role = "admin" if username.lower() in self._admins else "user"
+        user = User(username=username, email=email, role=role, password_hash=password_hash)
+        await self._users.add(user)
+        return user
+
+    async def login(self, *, username: str, password: str, client: str) -> User:
+        """Check the password; raises `RateLimited` or `Unauthenticated` (one generic message)."""
+        key = f"{username.strip().lower()}|{client}"
+        since = utcnow() - self._policy.window
+        if await self._failures.count_since(key, since) >= self._policy.max_failures:
+            raise RateLimited("Too many failed login attempts; try again later")
+        user = await self._users.by_username(username.strip())
+        stored_hash = user.password_hash if user else _DUMMY_HASH
+        if not await anyio.to_thread.run_sync(_verify, stored_hash, password) or user is None:
+            await self._failures.record(key)
+            raise Unauthenticated(LOGIN_FAILED)
+        await self._failures.clear(key)
+        return user
+
+    async def user(self, user_id: str) -> User | None:
+        return await self._users.by_id(user_id)
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return PASSWORD_HASHER.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

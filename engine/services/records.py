@@ -1,0 +1,97 @@
+"""Plain records the services pass around (storage maps them to documents)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+JSONDict = dict[str, Any]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    # Millisecond precision: what MongoDB keeps, so a value read back equals the one written.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+Role = Literal["user", "admin"]
+
+
+@dataclass(kw_only=True)
+class User:
+    id: str = field(default_factory=new_id)
+    username: str
+    email: str
+    role: Role = "user"
+    created_at: datetime = field(default_factory=utcnow)
+    password_hash: str = field(repr=False, default="")
+    """Never leaves storage and the accounts service; no API type has this field."""
+
+
+WorkflowStatus = Literal["draft", "published", "running", "stopped"]
+WORKFLOW_STATUSES: tuple[str, ...] = ("draft", "published", "running", "stopped")
+
+
+@dataclass(kw_only=True)
+class Workflow:
+    id: str = field(default_factory=new_id)
+    owner_id: str
+    name: str
+    description: str = ""
+    type: str = "workflow"
+    nodes: list[JSONDict] = field(default_factory=list)
+    edges: list[JSONDict] = field(default_factory=list)
+    version: int = 1
+    status: str = "draft"
+    is_published: bool = False
+    input_modes: list[str] = field(default_factory=lambda: ["text"])
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True)
+class WorkflowVersion:
+    workflow_id: str
+    owner_id: str
+    version: int
+    name: str
+    description: str = ""
+    nodes: list[JSONDict] = field(default_factory=list)
+    edges: list[JSONDict] = field(default_factory=list)
+    comment: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+
+
+SortField = Literal["name", "created_at", "updated_at"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class WorkflowQuery:
+    skip: int = 0
+    limit: int = 100
+    search: str | None = None
+    status: str | None = None
+    sort_by: SortField = "created_at"
+    sort_order: Literal["asc", "desc"] = "desc"
+
+
+@dataclass(kw_only=True)
+class Template:
+    id: str = field(default_factory=new_id)
+    owner_id: str | None = None
+    builtin: bool = False
+    name: str
+    description: str = ""
+    category: str = ""
+    icon: str = ""
+    tags: list[str] = field(default_factory=list)
+    nodes: list[JSONDict] = field(default_factory=list)
+    edges: list[JSONDict] = field(default_factory=list)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)

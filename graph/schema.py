@@ -1,0 +1,67 @@
+"""The root schema: each domain's roots merged, with the hardening extensions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from engine.errors import AgentloomError
+from graph.accounts import AccountMutation, AccountQuery
+from graph.errors import ErrorCodes
+from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
+
+log = logging.getLogger("agentloom.graphql")
+
+QUERY_ROOTS: tuple[type, ...] = (AccountQuery, WorkflowQueryRoot)
+MUTATION_ROOTS: tuple[type, ...] = (AccountMutation, WorkflowMutationRoot)
+SUBSCRIPTION_ROOTS: tuple[type, ...] = ()
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+
+class AgentloomSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors (not found, validation...) are answers, not incidents: no log noise.
+        for error in errors:
+            if not isinstance(error.original_error, AgentloomError):
+                log.debug("GraphQL error: %s", error.message)
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    query = merge_types("Query", QUERY_ROOTS)
+    mutation = merge_types("Mutation", MUTATION_ROOTS)
+    subscription: Any = (
+        merge_types("Subscription", SUBSCRIPTION_ROOTS) if SUBSCRIPTION_ROOTS else None
+    )
+    return AgentloomSchema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=[
+            ErrorCodes,
+            # Factories, so each request gets fresh extension instances (the caches are shared).
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )

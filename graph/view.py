@@ -1,0 +1,61 @@
+"""The ASGI GraphQL endpoint: HTTP (GraphiQL on GET), WebSockets, SSE and multipart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+
+from engine.errors import Unauthenticated
+from graph.context import Context, Services
+
+PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+
+
+def client_address(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def context_for(services: Services, request: Request | WebSocket, response: Any = None) -> Context:
+    """The context of one HTTP request or WebSocket connection (REST routes use it too)."""
+    return Context(
+        services=services,
+        client=client_address(request),
+        authorization=request.headers.get("authorization"),
+        api_key=request.headers.get("x-api-key"),
+        request=request,
+        response=response,
+    )
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
+        super().__init__(schema, subscription_protocols=PROTOCOLS, **kwargs)
+        self.services = services
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        return context_for(self.services, request, response)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        # A token sent with connection_init must be valid; no token means an anonymous
+        # connection whose subscriptions will answer UNAUTHENTICATED.
+        if context.bearer_token() or context.api_key_value():
+            try:
+                await context.viewer()
+            except Unauthenticated as exc:
+                raise ConnectionRejectionError({"message": exc.message}) from exc
+        return None

@@ -1,0 +1,16 @@
+"""Mounts the documented REST dialects onto a FastAPI app (OpenAPI, /docs, /redoc for free)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from rest_compat import api_workflows, v1_auth, v1_workflows
+from rest_compat.errors import install_error_handlers
+
+ROUTERS = (v1_auth.router, v1_workflows.router, api_workflows.router)
+
+
+def install_rest(app: FastAPI) -> None:
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)

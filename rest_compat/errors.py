@@ -1,0 +1,94 @@
+"""Errors in each documented dialect.
+
+`/api/v1` (seed 000): `{"detail", "error_code", "status_code"}`.
+`/api` (seed 003): `{"code", "message"}`.
+Both come from the same GraphQL `extensions.code`, mapped to an HTTP status here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+STATUS_BY_CODE: dict[str, int] = {
+    "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "VALIDATION_ERROR": 422,
+    "OUTBOUND_REFUSED": 422,
+    "BAD_USER_INPUT": 422,
+    "GRAPHQL_VALIDATION_FAILED": 400,
+    "CONFLICT": 409,
+    "RATE_LIMITED": 429,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UPSTREAM_FAILED": 502,
+}
+CODE_BY_STATUS: dict[int, str] = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_graphql(cls, error: GraphQLError) -> ApiError:
+        extensions = error.extensions or {}
+        code = str(extensions.get("code", "INTERNAL_SERVER_ERROR"))
+        field = extensions.get("field")
+        message = error.message
+        if field and field not in message:
+            message = f"{field}: {message}"
+        return cls(STATUS_BY_CODE.get(code, 500), code, message)
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if request.url.path.startswith("/api/v1"):
+        body: dict[str, Any] = {"detail": message, "error_code": code, "status_code": status}
+    else:
+        body = {"code": code, "message": message}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(request, exc.status, exc.code, exc.message)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        message = f"{_field_of(tuple(first.get('loc', ())))}: {first.get('msg', 'invalid')}"
+        return error_response(request, 422, "VALIDATION_ERROR", message)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+        return error_response(request, exc.status_code, code, str(exc.detail))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

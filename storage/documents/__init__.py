@@ -1,0 +1,26 @@
+"""Beanie documents, one module per domain; `ALL_DOCUMENTS` is what init_beanie loads."""
+
+from storage.documents.accounts import LoginFailure, UserDocument
+from storage.documents.executions import ExecutionDocument, ExecutionEventDocument
+from storage.documents.workflows import TemplateDocument, WorkflowDocument, WorkflowVersionDocument
+
+ALL_DOCUMENTS: list[type] = [
+    UserDocument,
+    LoginFailure,
+    WorkflowDocument,
+    WorkflowVersionDocument,
+    TemplateDocument,
+    ExecutionDocument,
+    ExecutionEventDocument,
+]
+
+__all__ = [
+    "ALL_DOCUMENTS",
+    "ExecutionDocument",
+    "ExecutionEventDocument",
+    "LoginFailure",
+    "TemplateDocument",
+    "UserDocument",
+    "WorkflowDocument",
+    "WorkflowVersionDocument",
+]

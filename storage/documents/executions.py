@@ -1,0 +1,88 @@
+"""Executions (runs) and their ordered event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo import IndexModel
+
+from storage.documents.base import new_id, utcnow
+
+
+class ExecutionDocument(Document):
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    owner_id: str
+    workflow_id: str | None = None
+    workflow_name: str = ""
+    status: str = "pending"
+    input_data: dict[str, Any] = Field(default_factory=dict)
+    output_data: Any = None
+    error: str | None = None
+    progress: int = 0
+    current_node: str | None = None
+    task_id: str = Field(default_factory=new_id)
+    nodes: list[dict[str, Any]] = Field(default_factory=list)
+    edges: list[dict[str, Any]] = Field(default_factory=list)
+    usage: dict[str, int] = Field(default_factory=dict)
+    execution_time: int | None = None
+    """Milliseconds from start to the terminal state, as seed 000 shows."""
+    thread_id: str | None = None
+    run_id: str | None = None
+    kind: str = "workflow"
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    class Settings:
+        name = "executions"
+        indexes = [
+            IndexModel([("owner_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)]),
+            IndexModel(
+                [
+                    ("owner_id", pymongo.ASCENDING),
+                    ("workflow_id", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                ]
+            ),
+            IndexModel(
+                [
+                    ("owner_id", pymongo.ASCENDING),
+                    ("status", pymongo.ASCENDING),
+                    ("created_at", pymongo.DESCENDING),
+                ]
+            ),
+            IndexModel([("status", pymongo.ASCENDING), ("lease_expires_at", pymongo.ASCENDING)]),
+            IndexModel([("owner_id", pymongo.ASCENDING), ("run_id", pymongo.ASCENDING)]),
+        ]
+
+
+class ExecutionEventDocument(Document):
+    """One event of a run; (execution_id, seq) is unique, so a log has no duplicates."""
+
+    execution_id: str
+    seq: int
+    type: str
+    node_id: str | None = None
+    timestamp: datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    class Settings:
+        name = "execution_events"
+        indexes = [
+            IndexModel(
+                [("execution_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
+            ),
+            IndexModel(
+                [
+                    ("execution_id", pymongo.ASCENDING),
+                    ("node_id", pymongo.ASCENDING),
+                    ("seq", pymongo.ASCENDING),
+                ]
+            ),
+        ]

@@ -1,0 +1,179 @@
+"""MongoDB implementations of the engine's store Protocols (Beanie documents)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+from typing import Any, TypeVar
+
+import pymongo
+from beanie import Document
+from pymongo.errors import DuplicateKeyError
+
+from engine.errors import Conflict
+from engine.services.records import Template, User, Workflow, WorkflowQuery, WorkflowVersion
+from storage.documents import (
+    LoginFailure,
+    TemplateDocument,
+    UserDocument,
+    WorkflowDocument,
+    WorkflowVersionDocument,
+)
+
+R = TypeVar("R")
+
+
+def to_record(record_type: type[R], doc: Document) -> R:
+    """Copy the fields the record declares out of a document."""
+    names = {f.name for f in dataclasses.fields(record_type)}  # type: ignore[arg-type]
+    data = doc.model_dump()
+    return record_type(**{name: data[name] for name in names if name in data})
+
+
+def search_pattern(text: str) -> dict[str, Any]:
+    """A case-insensitive substring match; escaping keeps user text literal in any language."""
+    return {"$regex": re.escape(text), "$options": "i"}
+
+
+class MongoUserStore:
+    async def add(self, user: User) -> None:
+        doc = UserDocument(**dataclasses.asdict(user), username_key=user.username.lower())
+        try:
+            await doc.insert()
+        except DuplicateKeyError as exc:
+            raise Conflict("Username already registered", field="username") from exc
+
+    async def by_username(self, username: str) -> User | None:
+        doc = await UserDocument.find_one({"username_key": username.lower()})
+        return to_record(User, doc) if doc else None
+
+    async def by_id(self, user_id: str) -> User | None:
+        doc = await UserDocument.get(user_id)
+        return to_record(User, doc) if doc else None
+
+
+class MongoLoginFailureStore:
+    async def record(self, key: str) -> None:
+        await LoginFailure(key=key).insert()
+
+    async def count_since(self, key: str, since: datetime) -> int:
+        return await LoginFailure.find({"key": key, "at": {"$gte": since}}).count()
+
+    async def clear(self, key: str) -> None:
+        await LoginFailure.find({"key": key}).delete()
+
+
+class MongoWorkflowStore:
+    async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None:
+        await WorkflowVersionDocument(**dataclasses.asdict(first_version)).insert()
+        await WorkflowDocument(**dataclasses.asdict(workflow)).insert()
+
+    async def get(self, owner_id: str, workflow_id: str) -> Workflow | None:
+        doc = await WorkflowDocument.find_one({"_id": workflow_id, "owner_id": owner_id})
+        return to_record(Workflow, doc) if doc else None
+
+    async def find(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
+        criteria: dict[str, Any] = {"owner_id": owner_id}
+        if query.status:
+            criteria["status"] = query.status
+        if query.search:
+            pattern = search_pattern(query.search)
+            criteria["$or"] = [{"name": pattern}, {"description": pattern}]
+        direction = pymongo.ASCENDING if query.sort_order == "asc" else pymongo.DESCENDING
+        docs = (
+            await WorkflowDocument.find(criteria)
+            .sort([(query.sort_by, direction), ("_id", direction)])
+            .skip(query.skip)
+            .limit(query.limit)
+            .to_list()
+        )
+        return [to_record(Workflow, d) for d in docs]
+
+    async def save(
+        self, workflow: Workflow, version: WorkflowVersion | None, *, expected: int
+    ) -> None:
+        # The version snapshot goes first: its unique (workflow_id, version) index makes two
+        # concurrent writers collide there, before either touches the workflow itself.
+        version_doc = None
+        if version is not None:
+            version_doc = WorkflowVersionDocument(**dataclasses.asdict(version))
+            try:
+                await version_doc.insert()
+            except DuplicateKeyError as exc:
+                raise Conflict("The workflow was changed concurrently; retry") from exc
+        fields = dataclasses.asdict(workflow)
+        fields.pop("id")
+        result = await WorkflowDocument.get_pymongo_collection().update_one(
+            {"_id": workflow.id, "owner_id": workflow.owner_id, "version": expected},
+            {"$set": fields},
+        )
+        if result.matched_count != 1:
+            if version_doc is not None:
+                await version_doc.delete()
+            raise Conflict("The workflow was changed concurrently; retry")
+
+    async def delete(self, owner_id: str, workflow_id: str) -> bool:
+        result = await WorkflowDocument.get_pymongo_collection().delete_one(
+            {"_id": workflow_id, "owner_id": owner_id}
+        )
+        if result.deleted_count:
+            await WorkflowVersionDocument.find({"workflow_id": workflow_id}).delete()
+        return bool(result.deleted_count)
+
+    async def versions(self, owner_id: str, workflow_id: str) -> list[WorkflowVersion]:
+        docs = (
+            await WorkflowVersionDocument.find({"workflow_id": workflow_id, "owner_id": owner_id})
+            .sort([("version", pymongo.DESCENDING)])
+            .to_list()
+        )
+        return [to_record(WorkflowVersion, d) for d in docs]
+
+    async def version(
+        self, owner_id: str, workflow_id: str, version: int
+    ) -> WorkflowVersion | None:
+        doc = await WorkflowVersionDocument.find_one(
+            {"workflow_id": workflow_id, "owner_id": owner_id, "version": version}
+        )
+        return to_record(WorkflowVersion, doc) if doc else None
+
+
+class MongoTemplateStore:
+    async def find(self, owner_id: str, *, include_builtin: bool) -> list[Template]:
+        owners: list[Any] = [owner_id, None] if include_builtin else [owner_id]
+        docs = (
+            await TemplateDocument.find({"owner_id": {"$in": owners}})
+            .sort([("builtin", pymongo.DESCENDING), ("created_at", pymongo.ASCENDING)])
+            .to_list()
+        )
+        return [to_record(Template, d) for d in docs]
+
+    async def get(self, owner_id: str, template_id: str) -> Template | None:
+        doc = await TemplateDocument.find_one(
+            {"_id": template_id, "owner_id": {"$in": [owner_id, None]}}
+        )
+        return to_record(Template, doc) if doc else None
+
+    async def add(self, template: Template) -> None:
+        await TemplateDocument(**dataclasses.asdict(template)).insert()
+
+    async def save(self, template: Template) -> None:
+        fields = dataclasses.asdict(template)
+        fields.pop("id")
+        await TemplateDocument.get_pymongo_collection().update_one(
+            {"_id": template.id, "owner_id": template.owner_id}, {"$set": fields}
+        )
+
+    async def delete(self, owner_id: str, template_id: str) -> bool:
+        result = await TemplateDocument.get_pymongo_collection().delete_one(
+            {"_id": template_id, "owner_id": owner_id}
+        )
+        return bool(result.deleted_count)
+
+    async def replace_builtin(self, templates: list[Template]) -> None:
+        """Upsert the shipped templates by their stable ids (start-up, idempotent)."""
+        collection = TemplateDocument.get_pymongo_collection()
+        for template in templates:
+            doc = TemplateDocument(**dataclasses.asdict(template))
+            body = doc.model_dump(by_alias=True)
+            await collection.replace_one({"_id": template.id}, body, upsert=True)

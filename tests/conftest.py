@@ -1,0 +1,52 @@
+"""Shared fixtures: one embedded MongoDB-compatible server for the session, live servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import LiveServer, start_live_server
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from secantus import SecantusDBServer
+
+    server = SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=str(tmp_path_factory.mktemp("mongo"))
+    )
+    server.start()
+    try:
+        yield str(server.uri)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_factory(mongo_uri: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start app servers (each on its own loopback port) over a fresh database."""
+    started: list[LiveServer] = []
+    database = f"t_{uuid.uuid4().hex[:12]}"
+
+    def start(**settings: object) -> LiveServer:
+        values: dict[str, object] = {
+            "mongodb_uri": mongo_uri,
+            "database": database,
+            "data_dir": tmp_path / "data",
+        }
+        values.update(settings)
+        server = start_live_server(**values)
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., LiveServer]) -> LiveServer:
+    return server_factory()

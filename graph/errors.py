@@ -9,10 +9,8 @@ unexpected INTERNAL_SERVER_ERROR with its message masked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from engine.errors import AgentloomError
 
@@ -39,14 +37,3 @@ def annotate(error: GraphQLError) -> GraphQLError:
         error.message = "Internal server error"
     error.extensions = extensions
     return error
-
-
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            for error in result.errors:
-                annotate(error)
-        for error in self.execution_context.pre_execution_errors or []:
-            annotate(error)

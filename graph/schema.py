@@ -20,7 +20,7 @@ from strawberry.types import ExecutionContext
 
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
-from graph.errors import ErrorCodes
+from graph.errors import annotate
 from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
 
 log = logging.getLogger("agentloom.graphql")
@@ -38,8 +38,10 @@ class AgentloomSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected errors (not found, validation...) are answers, not incidents: no log noise.
+        # Every error path (parse, validation, limits, resolvers) passes here, so the codes
+        # are added here; expected errors are answers, not incidents, so they are not logged.
         for error in errors:
+            annotate(error)
             if not isinstance(error.original_error, AgentloomError):
                 log.debug("GraphQL error: %s", error.message)
 
@@ -55,7 +57,6 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         mutation=mutation,
         subscription=subscription,
         extensions=[
-            ErrorCodes,
             # Factories, so each request gets fresh extension instances (the caches are shared).
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -20,6 +20,7 @@ from typing import Any
 import aiomysql
 import anyio
 import pymysql
+from pymysql.constants import CLIENT
 
 from engine.errors import UpstreamFailed, ValidationFailed
 from storage.connectors.base import QueryContext, QueryResult, scrub
@@ -75,21 +76,41 @@ class MySQLConnector:
         return QueryResult.from_rows(rows, ctx.row_cap)
 
 
+async def open_connection(
+    target: SqlTarget, address: str, timeout_s: float, *, database: bool = True
+) -> Any:
+    """A connection with multi-statement support switched off.
+
+    aiomysql always sets CLIENT_MULTI_STATEMENTS, under which the server would
+    run `SELECT 1; DELETE ...` as two statements; clearing the flag before the
+    handshake makes the server itself refuse stacked statements. That needs
+    the constructor plus `_connect()`, which is all `aiomysql.connect` does.
+    """
+    conn = aiomysql.Connection(
+        host=address,
+        port=target.port,
+        user=target.username,
+        password=target.password,
+        db=target.database if database else None,
+        connect_timeout=timeout_s,
+        charset="utf8mb4",
+        autocommit=False,
+        # LOAD DATA LOCAL would let the server read files of this host.
+        local_infile=False,
+    )
+    conn.client_flag &= ~CLIENT.MULTI_STATEMENTS
+    try:
+        await conn._connect()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 async def _connect(target: SqlTarget, address: str, timeout_s: float) -> Any:
     try:
         with anyio.fail_after(timeout_s + CLIENT_GRACE_S):
-            return await aiomysql.connect(
-                host=address,
-                port=target.port,
-                user=target.username,
-                password=target.password,
-                db=target.database,
-                connect_timeout=timeout_s,
-                charset="utf8mb4",
-                autocommit=False,
-                # LOAD DATA LOCAL would let the server read files of this host.
-                local_infile=False,
-            )
+            return await open_connection(target, address, timeout_s)
     except TimeoutError:
         raise UpstreamFailed(
             f"connecting to MySQL at {target.host}:{target.port} timed out"
@@ -147,14 +168,7 @@ async def _kill_query(target: SqlTarget, address: str, conn: Any, timeout_s: flo
         return
     with anyio.CancelScope(shield=True), anyio.move_on_after(max(2.0, timeout_s)):
         with suppress(pymysql.MySQLError, OSError):
-            killer = await aiomysql.connect(
-                host=address,
-                port=target.port,
-                user=target.username,
-                password=target.password,
-                connect_timeout=timeout_s,
-                local_infile=False,
-            )
+            killer = await open_connection(target, address, timeout_s, database=False)
             try:
                 async with killer.cursor() as cursor:
                     await cursor.execute(f"KILL QUERY {int(thread_id)}")

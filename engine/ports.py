@@ -1,4 +1,49 @@
 """Ports: the interfaces the engine needs from the outside, as Protocols.
 
-`storage` implements them over MongoDB; tests may implement them in memory.
+`storage` implements them over MongoDB; tests may implement them in memory
+(`engine.memory`).
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.events import ExecutionEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderConfig:
+    """How to reach one LLM provider: an owner's stored credential or the env."""
+
+    provider: str
+    api_key: str | None = None
+    base_url: str | None = None
+    api_version: str | None = None
+    """Azure OpenAI only."""
+    user_supplied: bool = False
+    """True when it came from a user's credential: its base URL is then guarded."""
+
+
+class EventSink(Protocol):
+    """Receives every event of a run, in `seq` order, before the run continues."""
+
+    async def publish(self, event: ExecutionEvent) -> None: ...
+
+
+class HumanInputBroker(Protocol):
+    """Delivers a person's answer to a waiting `human` node."""
+
+    async def wait_for_input(self, *, execution_id: str, node_id: str, prompt: str) -> str: ...
+
+
+class CredentialResolver(Protocol):
+    """Looks up an owner's stored provider credential (decrypted)."""
+
+    async def resolve(self, *, owner_id: str, provider: str) -> ProviderConfig | None: ...
+
+
+class DataSourceQuerier(Protocol):
+    """Runs a query against one of the owner's data sources."""
+
+    async def query(self, *, owner_id: str, data_source_id: str, query: str) -> dict[str, Any]: ...

@@ -1,8 +1,23 @@
-"""The `condition` node: evaluates `data.expression`, routes by `true`/`false`."""
+"""The `condition` node: evaluates `data.expression`, routes by `true`/`false`.
+
+Output: `{"result": bool, "value": <the input value>}`; only the edges whose
+`sourceHandle` matches the result are followed, so the other branch is skipped.
+"""
 
 from __future__ import annotations
 
+from engine.expressions import evaluate_expression
+from engine.node_context import NodeContext, NodeResult
 from engine.nodes.registry import NodeSpec, register
+
+
+async def run(ctx: NodeContext) -> NodeResult:
+    outcome = bool(evaluate_expression(ctx.require_str("expression"), ctx.scope))
+    return NodeResult(
+        output={"result": outcome, "value": ctx.scope.get("value")},
+        handles=frozenset({"true" if outcome else "false"}),
+    )
+
 
 SPEC = register(
     NodeSpec(
@@ -11,5 +26,6 @@ SPEC = register(
         required=("expression",),
         expression_fields=("expression",),
         output_handles=("true", "false"),
+        run=run,
     )
 )

@@ -1,8 +1,61 @@
-"""The `llm` node: One chat-completion call; streams tokens and records usage."""
+"""The `llm` node: one streamed chat completion.
+
+Config: `provider` (openai, deepseek, azure-openai, ollama, custom), `model`,
+`prompt` (template), optional `system`, `temperature`, `max_tokens`,
+`retries`. Tokens are published as `llm_token` events; usage is added to the
+node's and the run's totals. Output: the reply text.
+"""
 
 from __future__ import annotations
 
+from engine.events import LlmToken
+from engine.llm import open_client, resolve_provider, stream_chat
+from engine.node_context import NodeContext, NodeResult
+from engine.nodes._llm_common import messages_of, model_of, retries_of, sampling
 from engine.nodes.registry import NodeSpec, register
+from engine.retry import with_retries
+
+
+async def run(ctx: NodeContext) -> NodeResult:
+    services = ctx.services
+    config = await resolve_provider(
+        str(ctx.data.get("provider") or "openai"),
+        owner_id=ctx.run.owner_id,
+        environ=services.environ,
+        credentials=services.credentials,
+    )
+    model = model_of(ctx, config.provider)
+    messages = messages_of(ctx)
+
+    async def on_token(delta: str) -> None:
+        await ctx.emit(LlmToken(node_id=ctx.node_id, delta=delta))
+
+    async def call() -> str:
+        async with open_client(
+            config, guard=services.outbound_guard, timeout_s=services.llm_timeout_s
+        ) as client:
+            result = await stream_chat(
+                client,
+                model=model,
+                messages=messages,
+                timeout_s=services.llm_timeout_s,
+                on_token=on_token,
+                **sampling(ctx),
+            )
+        ctx.run.add_usage(ctx.node_id, result.usage)
+        return result.text
+
+    async def on_retry(attempt: int, exc: BaseException) -> None:
+        await ctx.log("warn", f"LLM call failed, retry {attempt}: {exc}")
+
+    text = await with_retries(
+        call,
+        retries=retries_of(ctx),
+        base_delay_s=services.retry_base_delay_s,
+        on_retry=on_retry,
+    )
+    return NodeResult(output=text)
+
 
 SPEC = register(
     NodeSpec(
@@ -10,5 +63,6 @@ SPEC = register(
         description="One chat-completion call; streams tokens and records usage.",
         required=("prompt",),
         template_fields=("prompt", "system"),
+        run=run,
     )
 )

@@ -35,6 +35,9 @@ class NodeSpec:
     """`data` fields holding JMESPath expressions."""
     output_handles: tuple[str, ...] = ()
     """Named `sourceHandle`s this kind routes by (`true`/`false`, `body`/`done`)."""
+    applies_node_timeout: bool = True
+    """False for kinds that wait on people or on other nodes (human, loop): only
+    an explicit `data.timeout_s` limits them, not the run's default node timeout."""
     check: ConfigCheck | None = None
     """Extra config rules beyond `required`; returns error messages."""
     run: NodeExecutor | None = None

@@ -1,0 +1,1 @@
+"""Test support: real servers the tests run themselves (no mocks of our code)."""

@@ -1,0 +1,249 @@
+"""The events a run publishes, and the persisted shape they are stored in.
+
+Each event is a keyword-only dataclass tagged with a `kind` literal (one
+family, pydantic-ai `messages.py` style); `node_id` says where it applies.
+The runner turns each into an `ExecutionEvent` with the run's next `seq`
+(1, 2, 3... with no gaps: the runner is the only writer) and publishes it
+through the `EventSink` port. `ExecutionEvent.data` is the event's fields
+minus `kind` and `node_id`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+EVENT_TYPES = (
+    "run_started",
+    "run_finished",
+    "run_failed",
+    "run_cancelled",
+    "node_started",
+    "node_finished",
+    "node_failed",
+    "node_skipped",
+    "llm_token",
+    "tool_call",
+    "tool_result",
+    "log",
+    "progress",
+    "human_input_requested",
+    "human_input_received",
+)
+EventType = Literal[
+    "run_started",
+    "run_finished",
+    "run_failed",
+    "run_cancelled",
+    "node_started",
+    "node_finished",
+    "node_failed",
+    "node_skipped",
+    "llm_token",
+    "tool_call",
+    "tool_result",
+    "log",
+    "progress",
+    "human_input_requested",
+    "human_input_received",
+]
+LogLevel = Literal["info", "warn", "error", "debug"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted:
+    input: Any
+    node_count: int
+    node_id: str | None = None
+    kind: Literal["run_started"] = "run_started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished:
+    output: Any
+    usage: dict[str, int]
+    execution_time_ms: int
+    node_id: str | None = None
+    kind: Literal["run_finished"] = "run_finished"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFailed:
+    error: str
+    error_type: str
+    """The exception class name, recorded at the run boundary."""
+    execution_time_ms: int
+    node_id: str | None = None
+    kind: Literal["run_failed"] = "run_failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCancelled:
+    reason: str
+    execution_time_ms: int
+    node_id: str | None = None
+    kind: Literal["run_cancelled"] = "run_cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeStarted:
+    node_id: str
+    node_type: str
+    iteration: int | None = None
+    """The loop iteration index when the node runs inside a loop body."""
+    kind: Literal["node_started"] = "node_started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeFinished:
+    node_id: str
+    node_type: str
+    output: Any
+    duration_ms: int
+    iteration: int | None = None
+    kind: Literal["node_finished"] = "node_finished"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeFailed:
+    node_id: str
+    node_type: str
+    error: str
+    error_type: str
+    duration_ms: int
+    iteration: int | None = None
+    kind: Literal["node_failed"] = "node_failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeSkipped:
+    node_id: str
+    node_type: str
+    reason: str
+    iteration: int | None = None
+    kind: Literal["node_skipped"] = "node_skipped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmToken:
+    node_id: str | None
+    delta: str
+    kind: Literal["llm_token"] = "llm_token"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCall:
+    node_id: str | None
+    id: str
+    name: str
+    arguments: Any
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResult:
+    node_id: str | None
+    id: str
+    name: str
+    result: Any
+    is_error: bool = False
+    kind: Literal["tool_result"] = "tool_result"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Log:
+    node_id: str | None
+    level: LogLevel
+    message: str
+    node_type: str | None = None
+    duration_ms: int | None = None
+    kind: Literal["log"] = "log"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Progress:
+    progress: int
+    """0-100: finished or skipped top-level nodes over all top-level nodes."""
+    current_node: str | None
+    completed: int
+    total: int
+    node_id: str | None = None
+    kind: Literal["progress"] = "progress"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanInputRequested:
+    node_id: str
+    prompt: str
+    kind: Literal["human_input_requested"] = "human_input_requested"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanInputReceived:
+    node_id: str
+    response: str
+    kind: Literal["human_input_received"] = "human_input_received"
+
+
+RunEvent = (
+    RunStarted
+    | RunFinished
+    | RunFailed
+    | RunCancelled
+    | NodeStarted
+    | NodeFinished
+    | NodeFailed
+    | NodeSkipped
+    | LlmToken
+    | ToolCall
+    | ToolResult
+    | Log
+    | Progress
+    | HumanInputRequested
+    | HumanInputReceived
+)
+"""Every event a run can publish, discriminated by `kind`."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecutionEvent:
+    """One entry of a run's ordered event log, as persisted and streamed."""
+
+    execution_id: str
+    seq: int
+    """1, 2, 3... per run, in emission order, without gaps."""
+    type: EventType
+    node_id: str | None
+    timestamp: datetime = field(default_factory=utcnow)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def event_data(event: RunEvent) -> dict[str, Any]:
+    """The payload of an event: its fields except `kind` and `node_id`.
+
+    Shallow on purpose: outputs are already JSON-like and deep-copying every
+    token's payload would dominate the cost of streaming.
+    """
+    return {
+        f.name: getattr(event, f.name)
+        for f in dataclasses.fields(event)
+        if f.name not in ("kind", "node_id")
+        and not (f.name == "iteration" and getattr(event, f.name) is None)
+    }
+
+
+def to_execution_event(execution_id: str, seq: int, event: RunEvent) -> ExecutionEvent:
+    """Stamp an event with its run, sequence number and time."""
+    return ExecutionEvent(
+        execution_id=execution_id,
+        seq=seq,
+        type=event.kind,
+        node_id=event.node_id,
+        data=event_data(event),
+    )

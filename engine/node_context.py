@@ -1,0 +1,115 @@
+"""What a node executor receives (`NodeContext`) and returns (`NodeResult`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.events import Log, LogLevel, RunEvent
+from engine.graph_model import Node, WorkflowGraph
+from engine.run_errors import NodeConfigInvalid
+from engine.run_types import RunRequest, RunServices
+from engine.templates import render, render_value
+
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+@dataclass(kw_only=True)
+class NodeResult:
+    """A node's output and which of its named output handles to follow."""
+
+    output: Any = None
+    handles: frozenset[str] | None = None
+    """Named `sourceHandle`s to follow (`{"true"}`); edges without a handle always
+    follow. `None` follows every edge except `error`."""
+
+
+@dataclass(kw_only=True)
+class RunState:
+    """Per-run state shared by every node of the run."""
+
+    request: RunRequest
+    services: RunServices
+    graph: WorkflowGraph
+    bodies: dict[str, set[str]]
+    emit: Callable[[RunEvent], Awaitable[None]]
+    usage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USAGE_KEYS, 0))
+    node_usage: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def execution_id(self) -> str:
+        return self.request.execution_id
+
+    @property
+    def owner_id(self) -> str:
+        return self.request.owner_id
+
+    def add_usage(self, node_id: str, usage: Mapping[str, int]) -> None:
+        """Add token usage to the node's and the run's totals."""
+        per_node = self.node_usage.setdefault(node_id, dict.fromkeys(USAGE_KEYS, 0))
+        for key in USAGE_KEYS:
+            amount = int(usage.get(key) or 0)
+            per_node[key] += amount
+            self.usage[key] += amount
+
+
+BodyRunner = Callable[[Mapping[str, Any], Any, int], Awaitable[Any]]
+"""`(loop variables, entry value, iteration index) -> body result`."""
+
+
+@dataclass(kw_only=True)
+class NodeContext:
+    """Everything one node execution may use."""
+
+    node: Node
+    run: RunState
+    scope: Mapping[str, Any]
+    """The template/expression context: input, node outputs, loop variables, `value`."""
+    finished: list[tuple[str, str, Any]]
+    """`(node_id, node_type, output)` of nodes finished so far in this scope, in order."""
+    iteration: int | None = None
+    run_body: BodyRunner | None = None
+    """Set for loop nodes: runs the loop's body once."""
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.node.data
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
+
+    @property
+    def services(self) -> RunServices:
+        return self.run.services
+
+    def render(self, template: str) -> str:
+        """Render a template against this node's context."""
+        return render(template, self.scope)
+
+    def render_value(self, template: Any) -> Any:
+        return render_value(template, self.scope)
+
+    def require_str(self, name: str) -> str:
+        """A required non-empty string config field."""
+        value = self.node.data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise NodeConfigInvalid(
+                f"node {self.node.id!r}: data.{name} is required", field=f"{self.node.id}.{name}"
+            )
+        return value
+
+    async def emit(self, event: RunEvent) -> None:
+        await self.run.emit(event)
+
+    async def log(self, level: LogLevel, message: str, *, duration_ms: int | None = None) -> None:
+        await self.run.emit(
+            Log(
+                node_id=self.node.id,
+                level=level,
+                message=message,
+                node_type=self.node.type,
+                duration_ms=duration_ms,
+            )
+        )

@@ -1,0 +1,74 @@
+"""What a run needs (`RunServices`), is asked (`RunRequest`) and gives back (`RunResult`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.outbound import OutboundGuard
+from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
+from engine.tools.catalog import ToolSpec
+
+
+def _default_tools() -> dict[str, ToolSpec]:
+    from engine.tools import TOOL_CATALOG
+
+    return dict(TOOL_CATALOG)
+
+
+@dataclass(kw_only=True)
+class RunServices:
+    """The ports and settings a runner works with; built once by the composition root."""
+
+    event_sink: EventSink
+    human_input: HumanInputBroker | None = None
+    credentials: CredentialResolver | None = None
+    data_sources: DataSourceQuerier | None = None
+    outbound_guard: OutboundGuard = field(default_factory=lambda: OutboundGuard.from_entries([]))
+    """Every user-supplied URL (http node, tools, user credentials' base URLs) passes it."""
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    """Where provider keys/base URLs (`DEEPSEEK_API_KEY`...) and tool settings are read."""
+    tools: Mapping[str, ToolSpec] = field(default_factory=_default_tools)
+    """The tool catalog agents may use, by tool id."""
+    llm_timeout_s: float = 120.0
+    """Upper bound for one LLM call (the node timeout may be shorter)."""
+    code_timeout_s: float = 5.0
+    """Default time limit of a code node (`data.timeout_ms` overrides, capped by this x 6)."""
+    code_max_memory_bytes: int = 64 * 1024 * 1024
+    """V8 heap limit of a code node."""
+    retry_base_delay_s: float = 0.5
+    """First backoff delay of LLM/HTTP retries; doubles per attempt."""
+
+
+@dataclass(kw_only=True)
+class RunRequest:
+    """One run of a workflow."""
+
+    execution_id: str
+    owner_id: str
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+    input_data: dict[str, Any] = field(default_factory=dict)
+    run_timeout_s: float = 600.0
+    node_timeout_s: float = 120.0
+    """Default per-node limit; a node's `data.timeout_s` overrides it."""
+
+
+RunStatus = Literal["completed", "failed", "cancelled"]
+
+
+@dataclass(kw_only=True)
+class RunResult:
+    """The outcome of a run (the events tell the story, this is the summary)."""
+
+    status: RunStatus
+    output: Any = None
+    error: str | None = None
+    error_type: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    """Token usage summed over the run: prompt_tokens, completion_tokens, total_tokens."""
+    node_usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Token usage per node id."""
+    execution_time_ms: int = 0

@@ -1,0 +1,418 @@
+"""The workflow runner: schedules nodes over anyio and publishes the run's events.
+
+A run validates the graph, then executes the top-level nodes (everything not
+inside a loop body) as a dataflow: a node starts once every incoming edge is
+settled and at least one of them is active; when all of them are inactive it
+is skipped, and the skip spreads downstream. Independent branches run
+concurrently in one task group. A loop node runs its body with the same
+scheduler, once per item.
+
+The runner is the only writer of a run's events: it numbers them 1, 2, 3...
+under a lock and awaits the sink before going on, so the log has no gaps and
+a subscriber never sees an event out of order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import ChainMap, deque
+from collections.abc import Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from engine.errors import AgentloomError
+from engine.events import (
+    NodeFailed as NodeFailedEvent,
+)
+from engine.events import (
+    NodeFinished,
+    NodeSkipped,
+    NodeStarted,
+    Progress,
+    RunCancelled,
+    RunEvent,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    to_execution_event,
+)
+from engine.graph_model import Edge, parse_graph
+from engine.node_context import NodeContext, NodeResult, RunState
+from engine.nodes import NODE_TYPES
+from engine.run_errors import NodeFailed, NodeTimedOut, RunTimedOut, WorkflowInvalid
+from engine.run_types import RunRequest, RunResult, RunServices
+from engine.topology import ERROR_HANDLE, is_back_edge, loop_bodies
+from engine.validation import validate_graph
+
+__all__ = ["RunRequest", "RunResult", "RunServices", "WorkflowRunner"]
+
+
+def _ms_since(start: float) -> int:
+    return int((time.perf_counter() - start) * 1000)
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+@dataclass(kw_only=True)
+class _Scope:
+    """One execution of a set of nodes: the top level, or one loop iteration."""
+
+    members: set[str]
+    layers: list[Mapping[str, Any]]
+    """Context layers below the node's own `value`, highest priority first."""
+    outputs: dict[str, Any]
+    """Outputs of nodes finished in this scope (the first layer)."""
+    entry_value: Any
+    iteration: int | None = None
+    top_level: bool = False
+    finished: list[tuple[str, str, Any]] = field(default_factory=list)
+    failure: NodeFailed | None = None
+
+
+class WorkflowRunner:
+    """Runs workflows against a set of services; one instance serves many runs."""
+
+    def __init__(self, services: RunServices) -> None:
+        self.services = services
+        self._active: dict[str, anyio.CancelScope] = {}
+
+    def cancel(self, execution_id: str) -> bool:
+        """Cancel a run of this runner; it ends with `run_cancelled`. False if unknown."""
+        scope = self._active.get(execution_id)
+        if scope is None:
+            return False
+        scope.cancel()
+        return True
+
+    async def run(self, request: RunRequest) -> RunResult:
+        """Run one workflow to its end and return the summary.
+
+        Failures of the workflow (invalid graph, a failing node, timeouts)
+        end in `run_failed` and status "failed". `cancel()` ends it with
+        `run_cancelled` and status "cancelled". If the *caller* cancels, the
+        run publishes `run_cancelled` (shielded) and the cancellation
+        propagates.
+        """
+        lock = anyio.Lock()
+        seq = 0
+
+        async def emit(event: RunEvent) -> None:
+            nonlocal seq
+            async with lock:
+                seq += 1
+                await self.services.event_sink.publish(
+                    to_execution_event(request.execution_id, seq, event)
+                )
+
+        start = time.perf_counter()
+        run_scope = anyio.CancelScope()
+        self._active[request.execution_id] = run_scope
+        state: RunState | None = None
+        try:
+            await emit(RunStarted(input=request.input_data, node_count=len(request.nodes)))
+            with run_scope:
+                with anyio.move_on_after(request.run_timeout_s) as timeout_scope:
+                    state, output = await self._execute(request, emit)
+                if timeout_scope.cancelled_caught:
+                    raise RunTimedOut(
+                        f"the run exceeded its time limit of {request.run_timeout_s}s"
+                    )
+            if run_scope.cancelled_caught:
+                elapsed = _ms_since(start)
+                await emit(RunCancelled(reason="cancelled", execution_time_ms=elapsed))
+                return RunResult(status="cancelled", execution_time_ms=elapsed)
+            assert state is not None
+            elapsed = _ms_since(start)
+            await emit(
+                RunFinished(output=output, usage=dict(state.usage), execution_time_ms=elapsed)
+            )
+            return RunResult(
+                status="completed",
+                output=output,
+                usage=dict(state.usage),
+                node_usage=state.node_usage,
+                execution_time_ms=elapsed,
+            )
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await emit(RunCancelled(reason="cancelled", execution_time_ms=_ms_since(start)))
+            raise
+        except Exception as group:  # the run boundary: record the type, fail the run
+            exc = _first_leaf(group)
+            error_type = exc.error_type if isinstance(exc, NodeFailed) else type(exc).__name__
+            message = exc.message if isinstance(exc, AgentloomError) else str(exc) or error_type
+            elapsed = _ms_since(start)
+            await emit(
+                RunFailed(
+                    error=message,
+                    error_type=error_type,
+                    execution_time_ms=elapsed,
+                    node_id=exc.node_id if isinstance(exc, NodeFailed) else None,
+                )
+            )
+            return RunResult(
+                status="failed",
+                error=message,
+                error_type=error_type,
+                usage=dict(state.usage) if state else {},
+                node_usage=state.node_usage if state else {},
+                execution_time_ms=elapsed,
+            )
+        finally:
+            self._active.pop(request.execution_id, None)
+
+    async def _execute(self, request: RunRequest, emit: Any) -> tuple[RunState, Any]:
+        graph = parse_graph(request.nodes, request.edges)
+        report = validate_graph(graph)
+        if not report.valid:
+            raise WorkflowInvalid(
+                "the workflow is invalid: " + "; ".join(report.errors), details=report.errors
+            )
+        bodies = loop_bodies(graph)
+        state = RunState(
+            request=request, services=self.services, graph=graph, bodies=bodies, emit=emit
+        )
+        in_body = set().union(*bodies.values()) if bodies else set()
+        members = {node.id for node in graph.nodes} - in_body
+        input_layer = {**request.input_data, "input": request.input_data}
+        outputs: dict[str, Any] = {}
+        scope = _Scope(
+            members=members,
+            layers=[outputs, input_layer],
+            outputs=outputs,
+            entry_value=request.input_data,
+            top_level=True,
+        )
+        await self._run_scope(state, scope)
+        ends = [out for node_id, kind, out in scope.finished if kind == "end"]
+        return state, ends[-1] if ends else None
+
+    async def _run_scope(self, state: RunState, scope: _Scope) -> None:
+        """Run every member node of a scope as a dataflow; raise its first failure."""
+        graph = state.graph
+        incoming: dict[str, list[Edge]] = {}
+        outgoing: dict[str, list[Edge]] = {}
+        for node_id in scope.members:
+            incoming[node_id] = [
+                e
+                for e in graph.incoming(node_id)
+                if e.source in scope.members and not is_back_edge(e, state.bodies)
+            ]
+            outgoing[node_id] = [
+                e
+                for e in graph.outgoing(node_id)
+                if e.target in scope.members and not is_back_edge(e, state.bodies)
+            ]
+        waiting = {node_id: len(edges) for node_id, edges in incoming.items()}
+        active: dict[str, bool] = {}
+        total = len(scope.members)
+        settled = 0
+
+        async def progress(node_id: str) -> None:
+            nonlocal settled
+            settled += 1
+            if scope.top_level:
+                await state.emit(
+                    Progress(
+                        progress=int(settled * 100 / total) if total else 100,
+                        current_node=node_id,
+                        completed=settled,
+                        total=total,
+                    )
+                )
+
+        def edge_active(e: Edge, handles: frozenset[str] | None, errored: bool) -> bool:
+            if errored:
+                return e.source_handle == ERROR_HANDLE
+            if e.source_handle is None:
+                return True
+            if e.source_handle == ERROR_HANDLE:
+                return False
+            return handles is None or e.source_handle in handles
+
+        async def settle(
+            node_id: str, handles: frozenset[str] | None, *, errored: bool, skipped: bool
+        ) -> None:
+            # Mark the node's outgoing edges, then start or skip whatever became ready.
+            # A worklist, not recursion: a skip can spread down a 1,000-node chain.
+            await progress(node_id)
+            work = deque([(node_id, handles, errored, skipped)])
+            while work:
+                source, source_handles, source_errored, source_skipped = work.popleft()
+                ready: list[str] = []
+                for e in outgoing[source]:
+                    active[e.id] = not source_skipped and edge_active(
+                        e, source_handles, source_errored
+                    )
+                    waiting[e.target] -= 1
+                    if waiting[e.target] == 0:
+                        ready.append(e.target)
+                for target in ready:
+                    live = [e for e in incoming[target] if active[e.id]]
+                    if live:
+                        tg.start_soon(run_node, target, scope.outputs.get(live[0].source))
+                        continue
+                    await state.emit(
+                        NodeSkipped(
+                            node_id=target,
+                            node_type=graph.node(target).type,
+                            reason="no active incoming edge",
+                            iteration=scope.iteration,
+                        )
+                    )
+                    await progress(target)
+                    work.append((target, None, False, True))
+
+        async def run_node(node_id: str, value: Any) -> None:
+            result, errored = await self._run_node(state, scope, node_id, value)
+            if scope.failure is not None:
+                tg.cancel_scope.cancel()
+                return
+            await settle(
+                node_id,
+                None if result is None else result.handles,
+                errored=errored,
+                skipped=False,
+            )
+
+        # Snapshot the entries first: settling while we iterate would make more nodes
+        # look like entries and start them twice.
+        entries = sorted(node_id for node_id in scope.members if waiting[node_id] == 0)
+        async with anyio.create_task_group() as tg:
+            for node_id in entries:
+                node = graph.node(node_id)
+                if scope.top_level and node.type != "start":
+                    # Not connected to the start: never runs (the validator warned).
+                    await state.emit(
+                        NodeSkipped(node_id=node_id, node_type=node.type, reason="unreachable")
+                    )
+                    await settle(node_id, None, errored=False, skipped=True)
+                    continue
+                tg.start_soon(run_node, node_id, scope.entry_value)
+        if scope.failure is not None:
+            raise scope.failure
+
+    async def _run_node(
+        self, state: RunState, scope: _Scope, node_id: str, value: Any
+    ) -> tuple[NodeResult | None, bool]:
+        """Run one node under its timeout and error policy.
+
+        Returns `(result, errored)`; `errored` means the `error` edges follow.
+        A failure under policy "fail" is stored in `scope.failure`.
+        """
+        node = state.graph.node(node_id)
+        spec = NODE_TYPES[node.type]
+        data = node.data
+        context = NodeContext(
+            node=node,
+            run=state,
+            scope=ChainMap({"value": value}, *scope.layers),  # type: ignore[arg-type]
+            finished=scope.finished,
+            iteration=scope.iteration,
+            run_body=self._body_runner(state, scope, node_id) if node.type == "loop" else None,
+        )
+        timeout = data.get("timeout_s")
+        if timeout is None and spec.applies_node_timeout:
+            timeout = state.request.node_timeout_s
+        await state.emit(
+            NodeStarted(node_id=node_id, node_type=node.type, iteration=scope.iteration)
+        )
+        start = time.perf_counter()
+        try:
+            assert spec.run is not None, f"node type {node.type} has no executor"
+            try:
+                with anyio.fail_after(timeout) if timeout else nullcontext():
+                    result = await spec.run(context)
+            except TimeoutError as exc:
+                raise NodeTimedOut(
+                    f"node {node_id!r} timed out after {timeout}s", field=node_id
+                ) from exc
+        except AgentloomError as exc:
+            error_type = exc.error_type if isinstance(exc, NodeFailed) else type(exc).__name__
+            duration = _ms_since(start)
+            await state.emit(
+                NodeFailedEvent(
+                    node_id=node_id,
+                    node_type=node.type,
+                    error=exc.message,
+                    error_type=error_type,
+                    duration_ms=duration,
+                    iteration=scope.iteration,
+                )
+            )
+            policy = data.get("on_error", "fail")
+            if policy == "continue":
+                output = data.get("default_value")
+                scope.outputs[node_id] = output
+                scope.finished.append((node_id, node.type, output))
+                return NodeResult(output=output), False
+            if policy == "error_edge":
+                output = {"error": exc.message, "error_type": error_type}
+                scope.outputs[node_id] = output
+                return NodeResult(output=output), True
+            if scope.failure is None:
+                failure = NodeFailed(
+                    f"node {node_id!r} ({node.type}) failed: {exc.message}",
+                    node_id=node_id,
+                    error_type=error_type,
+                )
+                failure.__cause__ = exc
+                scope.failure = failure
+            return None, False
+        duration = _ms_since(start)
+        scope.outputs[node_id] = result.output
+        scope.finished.append((node_id, node.type, result.output))
+        await state.emit(
+            NodeFinished(
+                node_id=node_id,
+                node_type=node.type,
+                output=result.output,
+                duration_ms=duration,
+                iteration=scope.iteration,
+            )
+        )
+        return result, False
+
+    def _body_runner(self, state: RunState, parent: _Scope, loop_id: str) -> Any:
+        body = state.bodies.get(loop_id, set())
+        nested = {
+            node_id
+            for inner_id, inner in state.bodies.items()
+            if inner_id in body
+            for node_id in inner
+        }
+        members = body - nested
+
+        async def run_body(variables: Mapping[str, Any], entry: Any, iteration: int) -> Any:
+            outputs: dict[str, Any] = {}
+            scope = _Scope(
+                members=members,
+                layers=[outputs, dict(variables), *parent.layers],
+                outputs=outputs,
+                entry_value=entry,
+                iteration=iteration,
+            )
+            await self._run_scope(state, scope)
+            graph = state.graph
+            sinks = [
+                node_id
+                for node_id, _kind, _out in scope.finished
+                if not any(
+                    e.target in members and not is_back_edge(e, state.bodies)
+                    for e in graph.outgoing(node_id)
+                )
+            ]
+            if not sinks:
+                return None
+            if len(sinks) == 1:
+                return outputs[sinks[0]]
+            return {node_id: outputs[node_id] for node_id in sinks}
+
+        return run_body

@@ -108,7 +108,7 @@ class FakeOpenAIServer:
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 owner.requests.append(body)
-                owner.headers.append(dict(self.headers.items()))
+                owner.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = owner.rule(body)
                 if body.get("stream"):
                     self._stream(body, reply)

@@ -145,7 +145,7 @@ async def test_redirect_to_loopback_is_refused(web_server: dict[str, Any]) -> No
 async def test_http_retries_on_5xx(web_server: dict[str, Any]) -> None:
     web_server["fail_first"] = 2
     nodes, edges = http_graph(url=web_server["url"] + "/flaky", retries=2)
-    result, sink = await run(nodes, edges, svc=services(outbound_guard=ALLOW_LOOPBACK))
+    result, _ = await run(nodes, edges, svc=services(outbound_guard=ALLOW_LOOPBACK))
     assert result.status == "completed", result.error
     assert len(web_server["requests"]) == 3
     web_server["fail_first"] = 5

@@ -159,7 +159,7 @@ def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
     for name, flag in (("srv", srv), ("tls", tls)):
         if not isinstance(flag, bool):
             raise ValidationFailed(f"config.{name} must be true or false", field=f"config.{name}")
-    username = config.get("username", config.get("user")) or ""
+    username = config.get("username") or config.get("user") or ""
     if not isinstance(username, str):
         raise ValidationFailed("config.username must be a string", field="config.username")
     return {

@@ -27,7 +27,7 @@ def sql_target(config: Mapping[str, Any], default_port: int) -> SqlTarget:
     if any(ch.isspace() or ch in "/?#@" for ch in host):
         raise ValidationFailed("config.host must be a host name or IP address", field="config.host")
     # The seed document's field is `username`; `user` is accepted as the usual alias.
-    username = config.get("username", config.get("user"))
+    username = config.get("username") or config.get("user")
     if not isinstance(username, str) or not username.strip():
         raise ValidationFailed("config.username is required (a string)", field="config.username")
     return SqlTarget(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 import asyncpg
 import pytest
 
@@ -232,3 +233,31 @@ async def test_guard_refuses_loopback_when_not_allowed(pg: PgServer, honeypot: H
 def _dsn(pg: PgServer) -> dict[str, object]:
     c = pg.config
     return {"host": c["host"], "port": c["port"], "user": c["username"], "database": c["database"]}
+
+
+async def test_client_timeout_cancels_the_server_query(
+    pg: PgServer, loopback_guard: OutboundGuard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backstop: with the server-side limit defeated, the client cancels the query."""
+    from storage.connectors import postgresql as pg_module
+
+    original = pg_module.run_read_only
+
+    async def no_server_limit(conn, sql, max_rows, timeout_s):  # type: ignore[no-untyped-def]
+        return await original(conn, sql, max_rows, 3600)
+
+    monkeypatch.setattr(pg_module, "run_read_only", no_server_limit)
+    marker = "SELECT pg_sleep(30) AS agentloom_client_timeout"
+    started = time.monotonic()
+    with pytest.raises(UpstreamFailed) as info:
+        await run_query("postgresql", pg.config, marker, guard=loopback_guard, timeout_s=1)
+    assert time.monotonic() - started < 5
+    assert "timed out" in info.value.message
+    for _ in range(20):  # the cancel request is asynchronous
+        running = await pg.admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", marker
+        )
+        if running == 0:
+            break
+        await anyio.sleep(0.1)
+    assert running == 0

@@ -79,7 +79,7 @@ def web_server() -> Iterator[dict[str, Any]]:
         do_GET = do_POST = _reply
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
     yield state

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 
 from engine.builtin_templates import list_templates
 from engine.outbound import OutboundGuard
+from engine.run_types import RunServices
+from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
+from engine.services.broadcast import Broadcaster
+from engine.services.executions import ExecutionService, RecordingSink
 from engine.services.records import Template
 from engine.services.workflows import TemplateService, WorkflowService
 from graph.auth import TokenService
@@ -34,6 +40,7 @@ from graph.schema import build_schema
 from graph.view import GraphQLApp
 from rest_compat.app import install_rest
 from storage.bootstrap import Database, connect
+from storage.execution_stores import MongoEventStore, MongoExecutionStore
 from storage.keys import load_or_create_secret
 from storage.stores import (
     MongoLoginFailureStore,
@@ -64,6 +71,9 @@ class Settings(BaseSettings):
     outbound_allow: str = ""
     run_timeout_seconds: float = 3600.0
     node_timeout_seconds: float = 600.0
+    lease_seconds: float = 30.0
+    run_in_server: bool = True
+    """Run executions in the API process; false leaves them to `agentloom worker`s."""
     cors_origins: str = ""
 
     @property
@@ -82,8 +92,21 @@ def _items(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, environ: Mapping[str, str] | None = None) -> Services:
     templates = MongoTemplateStore()
+    guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
+    workflows = WorkflowService(workflows=MongoWorkflowStore(), templates=templates)
+    executions_store = MongoExecutionStore()
+    events_store = MongoEventStore()
+    broadcaster = Broadcaster()
+    sink = RecordingSink(events=events_store, executions=executions_store, broadcaster=broadcaster)
+    runner = WorkflowRunner(
+        RunServices(
+            event_sink=sink,
+            outbound_guard=guard,
+            environ=dict(os.environ if environ is None else environ),
+        )
+    )
     return Services(
         accounts=AccountService(
             users=MongoUserStore(),
@@ -94,12 +117,22 @@ def build_services(settings: Settings) -> Services:
             ),
             admin_usernames=frozenset(_items(settings.admin_users)),
         ),
-        workflows=WorkflowService(workflows=MongoWorkflowStore(), templates=templates),
+        workflows=workflows,
         templates=TemplateService(templates=templates),
         tokens=TokenService(
             secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
         ),
-        extra={"outbound_guard": OutboundGuard.from_entries(_items(settings.outbound_allow))},
+        executions=ExecutionService(
+            executions=executions_store,
+            events=events_store,
+            workflows=workflows,
+            broadcaster=broadcaster,
+            runner=runner,
+            lease_s=settings.lease_seconds,
+            run_timeout_s=settings.run_timeout_seconds,
+            node_timeout_s=settings.node_timeout_seconds,
+        ),
+        extra={"outbound_guard": guard},
     )
 
 
@@ -121,10 +154,12 @@ async def seed_builtin_templates() -> None:
     await MongoTemplateStore().replace_builtin(shipped)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, environ: Mapping[str, str] | None = None
+) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
+    services = build_services(settings, environ)
     schema = build_schema(production=settings.production)
 
     @asynccontextmanager
@@ -137,7 +172,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         try:
             await seed_builtin_templates()
-            yield
+            executions = services.executions
+            await executions.recover()
+            # Runs live in this task group, not in the request that started them.
+            async with anyio.create_task_group() as runs:
+                executions.bind(runs if settings.run_in_server else None)
+                runs.start_soon(executions.sweep_forever)
+                yield
+                executions.bind(None)
+                runs.cancel_scope.cancel()
         finally:
             await database.close()
 

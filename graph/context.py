@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.errors import Unauthenticated
 from engine.services.accounts import AccountService
+from engine.services.executions import ExecutionService
 from engine.services.records import User
 from engine.services.workflows import TemplateService, WorkflowService
 from graph.auth import TokenService
@@ -20,6 +21,7 @@ class Services:
     workflows: WorkflowService
     templates: TemplateService
     tokens: TokenService
+    executions: ExecutionService
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,13 +21,14 @@ from strawberry.types import ExecutionContext
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
 from graph.errors import annotate
+from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
 from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
 
 log = logging.getLogger("agentloom.graphql")
 
-QUERY_ROOTS: tuple[type, ...] = (AccountQuery, WorkflowQueryRoot)
-MUTATION_ROOTS: tuple[type, ...] = (AccountMutation, WorkflowMutationRoot)
-SUBSCRIPTION_ROOTS: tuple[type, ...] = ()
+QUERY_ROOTS: tuple[type, ...] = (AccountQuery, WorkflowQueryRoot, ExecutionQueryRoot)
+MUTATION_ROOTS: tuple[type, ...] = (AccountMutation, WorkflowMutationRoot, ExecutionMutationRoot)
+SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.routing import WebSocketRoute
 
-from rest_compat import api_workflows, v1_auth, v1_workflows
+from rest_compat import api_workflows, v1_auth, v1_executions, v1_workflows
 from rest_compat.errors import install_error_handlers
+from rest_compat.v1_websocket import execution_socket
 
-ROUTERS = (v1_auth.router, v1_workflows.router, api_workflows.router)
+ROUTERS = (v1_auth.router, v1_workflows.router, v1_executions.router, api_workflows.router)
 
 
 def install_rest(app: FastAPI) -> None:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.router.routes.append(
+        WebSocketRoute("/api/v1/ws/executions/{execution_id}", execution_socket)
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import openai_server  # noqa: F401 - a fixture
 from tests.support.live import LiveServer, start_live_server
 
 
@@ -31,14 +32,14 @@ def server_factory(mongo_uri: str, tmp_path: Path) -> Iterator[Callable[..., Liv
     started: list[LiveServer] = []
     database = f"t_{uuid.uuid4().hex[:12]}"
 
-    def start(**settings: object) -> LiveServer:
+    def start(*, environ: dict[str, str] | None = None, **settings: object) -> LiveServer:
         values: dict[str, object] = {
             "mongodb_uri": mongo_uri,
             "database": database,
             "data_dir": tmp_path / "data",
         }
         values.update(settings)
-        server = start_live_server(**values)
+        server = start_live_server(environ=environ, **values)
         started.append(server)
         return server
 

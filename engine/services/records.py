@@ -95,3 +95,64 @@ class Template:
     edges: list[JSONDict] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+
+
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+EXECUTION_STATUSES: tuple[str, ...] = ("pending", "running", "completed", "failed", "cancelled")
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(kw_only=True)
+class Execution:
+    id: str = field(default_factory=new_id)
+    owner_id: str
+    workflow_id: str | None = None
+    workflow_name: str = ""
+    status: str = "pending"
+    input_data: JSONDict = field(default_factory=dict)
+    output_data: Any = None
+    error: str | None = None
+    progress: int = 0
+    current_node: str | None = None
+    task_id: str = field(default_factory=new_id)
+    nodes: list[JSONDict] = field(default_factory=list)
+    edges: list[JSONDict] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    execution_time: int | None = None
+    thread_id: str | None = None
+    run_id: str | None = None
+    kind: str = "workflow"
+    created_at: datetime = field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class ExecutionQuery:
+    skip: int = 0
+    limit: int = 100
+    workflow_id: str | None = None
+    status: str | None = None
+    search: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class LogQuery:
+    level: str | None = None
+    node_id: str | None = None
+    skip: int = 0
+    limit: int = 100
+
+
+@dataclass(kw_only=True, frozen=True)
+class LogEntry:
+    """A log line: a view of one event of the run's log (see `engine.services.logs`)."""
+
+    id: str
+    seq: int
+    node_id: str | None
+    node_type: str | None
+    level: str
+    message: str
+    timestamp: datetime
+    duration_ms: int | None

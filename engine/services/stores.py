@@ -7,9 +7,20 @@ another user's object is indistinguishable from a missing one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from engine.services.records import Template, User, Workflow, WorkflowQuery, WorkflowVersion
+from engine.events import ExecutionEvent
+from engine.services.records import (
+    Execution,
+    ExecutionQuery,
+    LogEntry,
+    LogQuery,
+    Template,
+    User,
+    Workflow,
+    WorkflowQuery,
+    WorkflowVersion,
+)
 
 
 class UserStore(Protocol):
@@ -69,3 +80,57 @@ class TemplateStore(Protocol):
     async def delete(self, owner_id: str, template_id: str) -> bool: ...
 
     async def replace_builtin(self, templates: list[Template]) -> None: ...
+
+
+class ExecutionStore(Protocol):
+    async def add(self, execution: Execution) -> None: ...
+
+    async def get(self, owner_id: str, execution_id: str) -> Execution | None: ...
+
+    async def get_any(self, execution_id: str) -> Execution | None:
+        """Unscoped read for the runtime (never reached by a client id without a scope)."""
+        ...
+
+    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]: ...
+
+    async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
+        """Atomically move a pending execution to running under `worker`'s lease."""
+        ...
+
+    async def claim_next(self, *, worker: str, lease_s: float) -> Execution | None: ...
+
+    async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
+        """Extend the lease; returns "ok", "cancel_requested" or "lost"."""
+        ...
+
+    async def cancel_pending(self, execution_id: str) -> bool:
+        """Cancel an execution nobody has claimed yet; False if it is no longer pending."""
+        ...
+
+    async def request_cancel(self, execution_id: str) -> None:
+        """Flag a run owned by another process; its lease renewal cancels it."""
+        ...
+
+    async def update_progress(
+        self, execution_id: str, *, progress: int | None, current_node: str | None
+    ) -> None: ...
+
+    async def finish(self, execution_id: str, **fields: Any) -> None: ...
+
+    async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
+        """Mark runs left `running` by a dead worker (lease expired, or `worker`'s) failed."""
+        ...
+
+
+class EventStore(Protocol):
+    async def append(self, event: ExecutionEvent, *, log: LogEntry | None) -> None: ...
+
+    async def after(
+        self, execution_id: str, after_seq: int, *, limit: int = 1000
+    ) -> list[ExecutionEvent]: ...
+
+    async def last_seq(self, execution_id: str) -> int: ...
+
+    async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]: ...
+
+    async def all_logs(self, execution_id: str) -> list[LogEntry]: ...

@@ -35,6 +35,7 @@ class ExecutionDocument(Document):
     kind: str = "workflow"
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    cancel_requested: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -71,12 +72,22 @@ class ExecutionEventDocument(Document):
     node_id: str | None = None
     timestamp: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
+    log: dict[str, Any] | None = None
+    """The log line this event reads as (level, message, node_type, duration_ms), if any."""
+    log_level: str | None = None
 
     class Settings:
         name = "execution_events"
         indexes = [
             IndexModel(
                 [("execution_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
+            ),
+            IndexModel(
+                [
+                    ("execution_id", pymongo.ASCENDING),
+                    ("log_level", pymongo.ASCENDING),
+                    ("seq", pymongo.ASCENDING),
+                ]
             ),
             IndexModel(
                 [

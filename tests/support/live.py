@@ -58,9 +58,9 @@ class LiveServer:
         return user
 
 
-def start_live_server(**settings: Any) -> LiveServer:
+def start_live_server(*, environ: dict[str, str] | None = None, **settings: Any) -> LiveServer:
     config_settings = Settings(**settings)
-    app = create_app(config_settings)
+    app = create_app(config_settings, environ)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

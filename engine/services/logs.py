@@ -1,0 +1,90 @@
+"""Execution logs are a view of the event log: which events are log lines, and how they read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.events import ExecutionEvent
+from engine.services.records import LogEntry
+
+LOG_LEVELS = ("info", "warn", "error", "debug")
+
+
+def _message(event: ExecutionEvent) -> tuple[str, str] | None:
+    data = event.data
+    match event.type:
+        case "run_started":
+            return "info", "Run started"
+        case "run_finished":
+            return "info", "Run finished"
+        case "run_failed":
+            return "error", f"Run failed: {data.get('error', '')}"
+        case "run_cancelled":
+            return "warn", f"Run cancelled: {data.get('reason', 'cancelled')}"
+        case "node_started":
+            return "info", "Node started"
+        case "node_finished":
+            return "info", "Node finished"
+        case "node_failed":
+            return "error", f"Node failed: {data.get('error', '')}"
+        case "node_skipped":
+            return "debug", f"Node skipped: {data.get('reason', '')}"
+        case "log":
+            level = str(data.get("level", "info"))
+            return (level if level in LOG_LEVELS else "info"), str(data.get("message", ""))
+        case "tool_call":
+            return "debug", f"Tool call {data.get('name', '')}"
+        case "tool_result":
+            return "debug", f"Tool result {data.get('name', '')}"
+        case "human_input_requested":
+            return "info", "Waiting for human input"
+        case "human_input_received":
+            return "info", "Human input received"
+    return None  # tokens and progress are streamed, not logged
+
+
+def log_entry(event: ExecutionEvent) -> LogEntry | None:
+    described = _message(event)
+    if described is None:
+        return None
+    level, message = described
+    data: dict[str, Any] = event.data
+    duration = data.get("duration_ms", data.get("execution_time_ms"))
+    return LogEntry(
+        id=f"{event.execution_id}:{event.seq}",
+        seq=event.seq,
+        node_id=event.node_id,
+        node_type=data.get("node_type"),
+        level=level,
+        message=message,
+        timestamp=event.timestamp,
+        duration_ms=int(duration) if isinstance(duration, int | float) else None,
+    )
+
+
+def summarize(entries: list[LogEntry]) -> dict[str, Any]:
+    """Seed 000's log summary: totals per level and per node, and the error lines."""
+    level_stats = dict.fromkeys(LOG_LEVELS, 0)
+    nodes: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        level_stats[entry.level] = level_stats.get(entry.level, 0) + 1
+        if entry.node_id is None:
+            continue
+        stats = nodes.setdefault(
+            entry.node_id,
+            {
+                "node_id": entry.node_id,
+                "node_type": entry.node_type,
+                "log_count": 0,
+                "total_duration_ms": 0,
+            },
+        )
+        stats["log_count"] += 1
+        stats["node_type"] = stats["node_type"] or entry.node_type
+        stats["total_duration_ms"] += entry.duration_ms or 0
+    return {
+        "total_logs": len(entries),
+        "level_stats": level_stats,
+        "node_stats": list(nodes.values()),
+        "error_logs": [e for e in entries if e.level == "error"],
+    }

@@ -1,0 +1,114 @@
+"""Seed 000 WebSocket `/api/v1/ws/executions/{id}?token=`: status messages plus every event.
+
+A view of the same GraphQL subscription: the socket subscribes to
+`executionEvents` as the token's user and relays each event as a JSON text
+frame, with a `{"type": "status", ...}` frame whenever the run's status,
+progress or current node changes. A bad or missing token, or another
+user's execution, closes the socket with 1008 before any data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from graphql import ExecutionResult
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from engine.errors import AgentloomError
+from graph.context import Context
+from graph.view import client_address
+
+POLICY_VIOLATION = 1008
+STATUS_EVENTS = frozenset(
+    {"run_started", "node_started", "progress", "run_finished", "run_failed", "run_cancelled"}
+)
+FINAL_STATUS = {"run_finished": "completed", "run_failed": "failed", "run_cancelled": "cancelled"}
+
+SUBSCRIPTION = (
+    "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after) "
+    "{ seq type nodeId timestamp data } }"
+)
+
+
+async def execution_socket(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    execution_id = websocket.path_params["execution_id"]
+    token = websocket.query_params.get("token")
+    context = Context(
+        services=services,
+        client=client_address(websocket),
+        authorization=f"Bearer {token}" if token else None,
+        api_key=websocket.headers.get("x-api-key"),
+        request=websocket,
+    )
+    try:
+        owner = await context.user_id()
+        execution = await services.executions.get(owner, execution_id)
+    except AgentloomError as exc:
+        await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
+        return
+    try:
+        after = int(websocket.query_params.get("after_seq", "0"))
+    except ValueError:
+        after = 0
+    await websocket.accept()
+    status = {
+        "status": execution.status,
+        "progress": execution.progress,
+        "current_node": execution.current_node,
+    }
+    try:
+        await websocket.send_text(json.dumps({"type": "status", "data": status}))
+        stream = await websocket.app.state.schema.subscribe(
+            SUBSCRIPTION,
+            variable_values={"id": execution_id, "after": after},
+            context_value=context,
+        )
+        if isinstance(stream, ExecutionResult):
+            await websocket.send_text(
+                json.dumps({"type": "error", "data": {"message": "subscription failed"}})
+            )
+            await websocket.close()
+            return
+        async for result in stream:
+            if result.errors:
+                await websocket.send_text(
+                    json.dumps({"type": "error", "data": {"message": result.errors[0].message}})
+                )
+                break
+            event = result.data["executionEvents"]
+            await websocket.send_text(json.dumps(_event_frame(event), default=str))
+            if event["type"] in STATUS_EVENTS:
+                status = _next_status(status, event)
+                await websocket.send_text(json.dumps({"type": "status", "data": status}))
+        await websocket.close()
+    except WebSocketDisconnect:
+        return  # the run goes on without this client
+
+
+def _event_frame(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": event["type"],
+        "seq": event["seq"],
+        "node_id": event["nodeId"],
+        "timestamp": event["timestamp"],
+        "data": event["data"],
+    }
+
+
+def _next_status(status: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    data = event["data"] or {}
+    out = dict(status)
+    if event["type"] == "run_started":
+        out["status"] = "running"
+    elif event["type"] == "node_started":
+        out["current_node"] = event["nodeId"]
+    elif event["type"] == "progress":
+        out["progress"] = data.get("progress", out["progress"])
+        out["current_node"] = data.get("current_node", out["current_node"])
+    else:
+        out["status"] = FINAL_STATUS[event["type"]]
+        if out["status"] == "completed":
+            out["progress"] = 100
+    return out

@@ -1,0 +1,252 @@
+"""MongoDB stores for executions (with leases) and their event log."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pymongo
+from pymongo import ReturnDocument
+
+from engine.events import ExecutionEvent
+from engine.services.records import (
+    Execution,
+    ExecutionQuery,
+    LogEntry,
+    LogQuery,
+    utcnow,
+)
+from storage.documents import ExecutionDocument, ExecutionEventDocument
+from storage.stores import search_pattern, to_record
+
+
+def _execution(raw: dict[str, Any] | None) -> Execution | None:
+    if raw is None:
+        return None
+    return to_record(Execution, ExecutionDocument.model_validate(raw))
+
+
+class MongoExecutionStore:
+    @staticmethod
+    def _collection() -> Any:
+        return ExecutionDocument.get_pymongo_collection()
+
+    async def add(self, execution: Execution) -> None:
+        await ExecutionDocument(**dataclasses.asdict(execution)).insert()
+
+    async def get(self, owner_id: str, execution_id: str) -> Execution | None:
+        doc = await ExecutionDocument.find_one({"_id": execution_id, "owner_id": owner_id})
+        return to_record(Execution, doc) if doc else None
+
+    async def get_any(self, execution_id: str) -> Execution | None:
+        doc = await ExecutionDocument.get(execution_id)
+        return to_record(Execution, doc) if doc else None
+
+    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]:
+        criteria: dict[str, Any] = {"owner_id": owner_id}
+        if query.workflow_id:
+            criteria["workflow_id"] = query.workflow_id
+        if query.status:
+            criteria["status"] = query.status
+        if query.search:
+            pattern = search_pattern(query.search)
+            criteria["$or"] = [{"workflow_name": pattern}, {"_id": pattern}, {"error": pattern}]
+        docs = (
+            await ExecutionDocument.find(criteria)
+            .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+            .skip(query.skip)
+            .limit(query.limit)
+            .to_list()
+        )
+        return [to_record(Execution, d) for d in docs]
+
+    async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
+        return await self._claim({"_id": execution_id}, worker=worker, lease_s=lease_s)
+
+    async def claim_next(self, *, worker: str, lease_s: float) -> Execution | None:
+        return await self._claim({}, worker=worker, lease_s=lease_s)
+
+    async def _claim(
+        self, criteria: dict[str, Any], *, worker: str, lease_s: float
+    ) -> Execution | None:
+        now = utcnow()
+        raw = await self._collection().find_one_and_update(
+            {**criteria, "status": "pending"},
+            {
+                "$set": {
+                    "status": "running",
+                    "started_at": now,
+                    "lease_owner": worker,
+                    "lease_expires_at": now + timedelta(seconds=lease_s),
+                }
+            },
+            sort=[("created_at", pymongo.ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return _execution(raw)
+
+    async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
+        raw = await self._collection().find_one_and_update(
+            {"_id": execution_id, "lease_owner": worker, "status": "running"},
+            {"$set": {"lease_expires_at": utcnow() + timedelta(seconds=lease_s)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if raw is None:
+            return "lost"
+        return "cancel_requested" if raw.get("cancel_requested") else "ok"
+
+    async def cancel_pending(self, execution_id: str) -> bool:
+        result = await self._collection().update_one(
+            {"_id": execution_id, "status": "pending"},
+            {"$set": {"status": "cancelled", "error": "cancelled", "finished_at": utcnow()}},
+        )
+        return result.modified_count == 1
+
+    async def request_cancel(self, execution_id: str) -> None:
+        await self._collection().update_one(
+            {"_id": execution_id, "status": "running"}, {"$set": {"cancel_requested": True}}
+        )
+
+    async def update_progress(
+        self, execution_id: str, *, progress: int | None, current_node: str | None
+    ) -> None:
+        fields: dict[str, Any] = {"current_node": current_node}
+        if progress is not None:
+            fields["progress"] = max(0, min(100, progress))
+        await self._collection().update_one(
+            {"_id": execution_id, "status": "running"}, {"$set": fields}
+        )
+
+    async def finish(self, execution_id: str, **fields: Any) -> None:
+        fields.setdefault("finished_at", utcnow())
+        fields["lease_owner"] = None
+        fields["lease_expires_at"] = None
+        await self._collection().update_one(
+            {"_id": execution_id, "status": {"$in": ["pending", "running"]}}, {"$set": fields}
+        )
+
+    async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
+        criteria: dict[str, Any] = {"status": "running"}
+        if worker is not None:
+            criteria["lease_owner"] = worker
+        else:
+            criteria["$or"] = [
+                {"lease_expires_at": {"$lt": utcnow()}},
+                {"lease_expires_at": None},
+            ]
+        failed: list[str] = []
+        async for raw in self._collection().find(criteria, {"_id": 1}):
+            result = await self._collection().update_one(
+                {
+                    "_id": raw["_id"],
+                    "status": "running",
+                    **({"lease_owner": worker} if worker else {}),
+                },
+                {
+                    "$set": {
+                        "status": "failed",
+                        "error": reason,
+                        "finished_at": utcnow(),
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                    }
+                },
+            )
+            if result.modified_count:
+                failed.append(str(raw["_id"]))
+        return failed
+
+
+def _event(doc: ExecutionEventDocument) -> ExecutionEvent:
+    return ExecutionEvent(
+        execution_id=doc.execution_id,
+        seq=doc.seq,
+        type=doc.type,  # type: ignore[arg-type]
+        node_id=doc.node_id,
+        timestamp=doc.timestamp,
+        data=doc.data,
+    )
+
+
+def _log(raw: dict[str, Any]) -> LogEntry:
+    line = raw["log"]
+    return LogEntry(
+        id=f"{raw['execution_id']}:{raw['seq']}",
+        seq=raw["seq"],
+        node_id=raw.get("node_id"),
+        node_type=line.get("node_type"),
+        level=line["level"],
+        message=line["message"],
+        timestamp=raw["timestamp"],
+        duration_ms=line.get("duration_ms"),
+    )
+
+
+class MongoEventStore:
+    @staticmethod
+    def _collection() -> Any:
+        return ExecutionEventDocument.get_pymongo_collection()
+
+    async def append(self, event: ExecutionEvent, *, log: LogEntry | None) -> None:
+        line = None
+        if log is not None:
+            line = {
+                "level": log.level,
+                "message": log.message,
+                "node_type": log.node_type,
+                "duration_ms": log.duration_ms,
+            }
+        doc = ExecutionEventDocument(
+            execution_id=event.execution_id,
+            seq=event.seq,
+            type=event.type,
+            node_id=event.node_id,
+            timestamp=event.timestamp,
+            data=event.data,
+            log=line,
+            log_level=log.level if log else None,
+        )
+        await self._collection().insert_one(doc.model_dump(by_alias=True, exclude={"id"}))
+
+    async def after(
+        self, execution_id: str, after_seq: int, *, limit: int = 1000
+    ) -> list[ExecutionEvent]:
+        docs = (
+            await ExecutionEventDocument.find(
+                {"execution_id": execution_id, "seq": {"$gt": after_seq}}
+            )
+            .sort([("seq", pymongo.ASCENDING)])
+            .limit(limit)
+            .to_list()
+        )
+        return [_event(d) for d in docs]
+
+    async def last_seq(self, execution_id: str) -> int:
+        raw = await self._collection().find_one(
+            {"execution_id": execution_id}, {"seq": 1}, sort=[("seq", pymongo.DESCENDING)]
+        )
+        return int(raw["seq"]) if raw else 0
+
+    async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]:
+        criteria: dict[str, Any] = {"execution_id": execution_id}
+        criteria["log_level"] = query.level if query.level else {"$ne": None}
+        if query.node_id:
+            criteria["node_id"] = query.node_id
+        total = await self._collection().count_documents(criteria)
+        cursor = (
+            self._collection()
+            .find(criteria, {"data": 0})
+            .sort([("seq", pymongo.ASCENDING)])
+            .skip(query.skip)
+            .limit(query.limit)
+        )
+        return [_log(raw) async for raw in cursor], total
+
+    async def all_logs(self, execution_id: str) -> list[LogEntry]:
+        cursor = (
+            self._collection()
+            .find({"execution_id": execution_id, "log_level": {"$ne": None}}, {"data": 0})
+            .sort([("seq", pymongo.ASCENDING)])
+        )
+        return [_log(raw) async for raw in cursor]

@@ -201,6 +201,28 @@ def create_app(
     return app
 
 
+async def run_worker(settings: Settings) -> None:
+    """Claim pending executions from the shared database and run them, leases renewed."""
+    if not settings.mongodb_uri:
+        raise SystemExit(
+            "agentloom worker needs AGENTLOOM_MONGODB_URI (a database shared with the server)"
+        )
+    services = build_services(settings)
+    database = await connect(
+        mongodb_uri=settings.mongodb_uri,
+        database_name=settings.database,
+        data_dir=settings.data_dir,
+    )
+    log.info("worker %s polling %s", services.executions.worker, settings.database)
+    try:
+        async with anyio.create_task_group() as runs:
+            services.executions.bind(runs)
+            runs.start_soon(services.executions.sweep_forever)
+            await services.executions.work_forever()
+    finally:
+        await database.close()
+
+
 def export_schema() -> str:
     return str(build_schema()) + "\n"
 
@@ -212,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8037)
     serve.add_argument("--data-dir", type=Path, default=None)
+    worker = commands.add_parser("worker", help="run pending executions from a shared MongoDB")
+    worker.add_argument("--data-dir", type=Path, default=None)
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
@@ -223,6 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
     settings = Settings(**overrides)
+    if args.command == "worker":
+        anyio.run(run_worker, settings)
+        return
     import uvicorn
 
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")

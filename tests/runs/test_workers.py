@@ -1,0 +1,114 @@
+"""Runs in another process: a worker claims the run, subscribers on the server still see it live,
+and a worker that dies mid-run leaves a run that is marked failed, never left `running`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_workflows_v1 import SEED_EXAMPLE
+from tests.runs.helpers import wait_terminal
+from tests.runs.test_event_streams import transport_ws
+from tests.support.live import LiveServer
+from tests.support.openai_server import FakeOpenAIServer
+
+AGENTLOOM = Path(sys.executable).parent / "agentloom"
+
+
+@pytest.fixture
+def worker_env(openai_server: FakeOpenAIServer) -> dict[str, str]:
+    return {
+        "DEEPSEEK_API_KEY": "sk-test",
+        "DEEPSEEK_BASE_URL": openai_server.base_url,
+    }
+
+
+@pytest.fixture
+def spawn_worker(
+    mongo_uri: str, tmp_path: Path, worker_env: dict[str, str]
+) -> Iterator[Callable[[LiveServer], subprocess.Popen[bytes]]]:
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def spawn(server: LiveServer) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            **worker_env,
+            "AGENTLOOM_MONGODB_URI": mongo_uri,
+            "AGENTLOOM_DATABASE": server.settings.database,
+            "AGENTLOOM_LEASE_SECONDS": "1",
+            "AGENTLOOM_DATA_DIR": str(tmp_path / "worker"),
+        }
+        proc = subprocess.Popen(
+            [str(AGENTLOOM), "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        workers.append(proc)
+        return proc
+
+    yield spawn
+    for proc in workers:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_worker_runs_it_and_server_subscribers_see_it_live(
+    server_factory: Callable[..., LiveServer],
+    spawn_worker: Callable[[LiveServer], subprocess.Popen[bytes]],
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.token_delay_s = 0.02
+    server = server_factory(run_in_server=False, lease_seconds=1)
+    user = server.register()
+    with server.client(user["token"]) as c:
+        wf = c.post("/api/v1/workflows", json=SEED_EXAMPLE).json()
+        eid = c.post(
+            f"/api/v1/workflows/{wf['id']}/execute", json={"input_data": {"input": "worker text"}}
+        ).json()["id"]
+        time.sleep(0.5)
+        assert (
+            c.get(f"/api/v1/executions/{eid}").json()["status"] == "pending"
+        )  # nobody runs it yet
+        spawn_worker(server)
+        events = transport_ws(server, user["token"], eid, 0)
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert events[-1]["type"] == "run_finished"
+        done = wait_terminal(c, eid)
+        assert done["status"] == "completed" and "worker text" in str(done["output_data"])
+
+
+def test_a_dead_worker_leaves_a_failed_run_not_a_running_one(
+    server_factory: Callable[..., LiveServer],
+    spawn_worker: Callable[[LiveServer], subprocess.Popen[bytes]],
+    openai_server: FakeOpenAIServer,
+) -> None:
+    openai_server.token_delay_s = 0.5
+    server = server_factory(run_in_server=False, lease_seconds=1)
+    user = server.register()
+    with server.client(user["token"]) as c:
+        wf = c.post("/api/v1/workflows", json=SEED_EXAMPLE).json()
+        eid = c.post(
+            f"/api/v1/workflows/{wf['id']}/execute",
+            json={"input_data": {"input": "a b c d e f g h i j"}},
+        ).json()["id"]
+        worker = spawn_worker(server)
+        deadline = time.monotonic() + 20
+        while c.get(f"/api/v1/executions/{eid}/status").json()["current_node"] != "llm-1":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        done = wait_terminal(c, eid, timeout=30)
+        assert done["status"] == "failed" and "stopped" in done["error"]
+    events = transport_ws(server, user["token"], eid, 0)
+    assert events[-1]["type"] == "run_failed"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

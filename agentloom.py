@@ -30,9 +30,13 @@ from engine.outbound import OutboundGuard
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
+from engine.services.apikeys import ApiKeyService
 from engine.services.broadcast import Broadcaster
+from engine.services.credentials import CredentialService
+from engine.services.datasources import DataSourceRunQuerier, DataSourceService
 from engine.services.executions import ExecutionService, RecordingSink
 from engine.services.records import Template
+from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
 from graph.auth import TokenService
 from graph.context import Services
@@ -40,8 +44,16 @@ from graph.schema import build_schema
 from graph.view import GraphQLApp
 from rest_compat.app import install_rest
 from storage.bootstrap import Database, connect
+from storage.crypto import SecretBox, load_or_create_key
 from storage.execution_stores import MongoEventStore, MongoExecutionStore
 from storage.keys import load_or_create_secret
+from storage.secret_stores import (
+    ConnectorGateway,
+    GridFSUploadStore,
+    MongoApiKeyStore,
+    MongoCredentialStore,
+    MongoDataSourceStore,
+)
 from storage.stores import (
     MongoLoginFailureStore,
     MongoTemplateStore,
@@ -100,10 +112,20 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
     events_store = MongoEventStore()
     broadcaster = Broadcaster()
     sink = RecordingSink(events=events_store, executions=executions_store, broadcaster=broadcaster)
+    box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
+    uploads = UploadService(store=GridFSUploadStore())
+    data_sources = DataSourceService(
+        store=MongoDataSourceStore(box),
+        connectors=ConnectorGateway(guard),
+        read_upload=uploads.read_upload,
+    )
+    credentials = CredentialService(store=MongoCredentialStore(box), guard=guard)
     runner = WorkflowRunner(
         RunServices(
             event_sink=sink,
             outbound_guard=guard,
+            credentials=credentials,
+            data_sources=DataSourceRunQuerier(data_sources),
             environ=dict(os.environ if environ is None else environ),
         )
     )
@@ -132,7 +154,13 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             run_timeout_s=settings.run_timeout_seconds,
             node_timeout_s=settings.node_timeout_seconds,
         ),
-        extra={"outbound_guard": guard},
+        extra={
+            "outbound_guard": guard,
+            "data_sources": data_sources,
+            "credentials": credentials,
+            "api_keys": ApiKeyService(store=MongoApiKeyStore()),
+            "uploads": uploads,
+        },
     )
 
 

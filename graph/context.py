@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import Unauthenticated
+from engine.errors import Forbidden, NotFound, Unauthenticated
 from engine.services.accounts import AccountService
 from engine.services.executions import ExecutionService
 from engine.services.records import User
@@ -28,6 +28,14 @@ class Services:
 @dataclass(kw_only=True)
 class Viewer:
     user: User
+    scoped_workflow_ids: frozenset[str] | None = None
+    """Set when an API key limited to these workflows authenticated the request."""
+    api_key_id: str | None = None
+    """The API key that authenticated the request (None for a JWT)."""
+
+    def may_see_workflow(self, workflow_id: str | None) -> bool:
+        scope = self.scoped_workflow_ids
+        return scope is None or (workflow_id is not None and workflow_id in scope)
 
 
 @dataclass(kw_only=True)
@@ -69,6 +77,12 @@ class Context:
         """The authenticated viewer, or `Unauthenticated`."""
         if self._viewer is None:
             token = self.bearer_token()
+            key = token if token and token.startswith("acl_") else None
+            if not token and self.api_key_value():
+                key = self.api_key_value()
+            if key:
+                self._viewer = await self._api_key_viewer(key)
+                return self._viewer
             if not token:
                 raise Unauthenticated("Not authenticated")
             user_id = self.services.tokens.subject(token)
@@ -80,6 +94,38 @@ class Context:
 
     async def user_id(self) -> str:
         return (await self.viewer()).user.id
+
+    async def _api_key_viewer(self, raw: str) -> Viewer:
+        api_keys = self.services.extra.get("api_keys")
+        if api_keys is None:
+            raise Unauthenticated("API keys are not enabled")
+        key = await api_keys.authenticate(raw)
+        user = await self.services.accounts.user(key.owner_id)
+        if user is None:
+            raise Unauthenticated("Invalid API key")
+        scope = frozenset(key.scoped_workflow_ids) if key.scoped_workflow_ids else None
+        return Viewer(user=user, scoped_workflow_ids=scope, api_key_id=key.id)
+
+    async def session_user_id(self) -> str:
+        """The user id, for actions only a signed-in session (JWT) may take, not an API key."""
+        viewer = await self.viewer()
+        if viewer.api_key_id is not None:
+            raise Forbidden("this action needs a user session, not an API key")
+        return viewer.user.id
+
+    async def check_workflow_scope(self, workflow_id: str) -> None:
+        """A scoped API key sees only its workflows: others answer like missing ones."""
+        if not (await self.viewer()).may_see_workflow(workflow_id):
+            raise NotFound(f"Workflow {workflow_id} not found")
+
+    async def check_execution_scope(self, execution_id: str) -> None:
+        """A scoped API key sees only the executions of its workflows."""
+        viewer = await self.viewer()
+        if viewer.scoped_workflow_ids is None:
+            return
+        execution = await self.services.executions.get(viewer.user.id, execution_id)
+        if not viewer.may_see_workflow(execution.workflow_id):
+            raise NotFound(f"Execution {execution_id} not found")
 
 
 def _param(params: dict[str, Any], name: str) -> Any:

@@ -137,11 +137,13 @@ class ExecutionQueryRoot:
     @strawberry.field
     async def execution(self, info: Info, id: strawberry.ID) -> ExecutionType:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(id)
         return ExecutionType.of(await info.context.services.executions.get(owner, id))
 
     @strawberry.field
     async def execution_status(self, info: Info, id: strawberry.ID) -> ExecutionStatusType:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(id)
         e = await info.context.services.executions.get(owner, id)
         return ExecutionStatusType(
             status=e.status, progress=e.progress, current_node=e.current_node
@@ -165,9 +167,9 @@ class ExecutionQueryRoot:
             status=status or None,
             search=search or None,
         )
-        return [
-            ExecutionType.of(e) for e in await info.context.services.executions.list(owner, query)
-        ]
+        viewer = await info.context.viewer()
+        found = await info.context.services.executions.list(owner, query)
+        return [ExecutionType.of(e) for e in found if viewer.may_see_workflow(e.workflow_id)]
 
     @strawberry.field
     async def execution_logs(
@@ -180,6 +182,7 @@ class ExecutionQueryRoot:
         limit: int = 100,
     ) -> LogPage:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(execution_id)
         query = LogQuery(level=level or None, node_id=node_id or None, skip=skip, limit=limit)
         logs, total = await info.context.services.executions.logs(owner, execution_id, query)
         return LogPage(logs=[LogEntryType.of(e) for e in logs], total=total, skip=skip, limit=limit)
@@ -187,6 +190,7 @@ class ExecutionQueryRoot:
     @strawberry.field
     async def execution_log_summary(self, info: Info, execution_id: strawberry.ID) -> LogSummary:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(execution_id)
         summary = summarize(await info.context.services.executions.all_logs(owner, execution_id))
         return LogSummary(
             total_logs=summary["total_logs"],
@@ -203,12 +207,14 @@ class ExecutionMutationRoot:
         self, info: Info, workflow_id: strawberry.ID, input_data: JSON | None = None
     ) -> ExecutionType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(workflow_id)
         execution = await info.context.services.executions.start(owner, workflow_id, input_data)
         return ExecutionType.of(execution)
 
     @strawberry.mutation(description="Stop a run; it ends in status `cancelled`.")
     async def cancel_execution(self, info: Info, id: strawberry.ID) -> ExecutionType:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(id)
         return ExecutionType.of(await info.context.services.executions.cancel(owner, id))
 
 
@@ -221,5 +227,6 @@ class ExecutionSubscriptionRoot:
         self, info: Info, execution_id: strawberry.ID, after_seq: int = 0
     ) -> AsyncGenerator[ExecutionEventType, None]:
         owner = await info.context.user_id()
+        await info.context.check_execution_scope(execution_id)
         async for event in info.context.services.executions.events(owner, execution_id, after_seq):
             yield ExecutionEventType.of(event)

@@ -20,14 +20,28 @@ from strawberry.types import ExecutionContext
 
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
+from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot
 from graph.errors import annotate
 from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
+from graph.secrets import SecretsMutationRoot, SecretsQueryRoot
 from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
 
 log = logging.getLogger("agentloom.graphql")
 
-QUERY_ROOTS: tuple[type, ...] = (AccountQuery, WorkflowQueryRoot, ExecutionQueryRoot)
-MUTATION_ROOTS: tuple[type, ...] = (AccountMutation, WorkflowMutationRoot, ExecutionMutationRoot)
+QUERY_ROOTS: tuple[type, ...] = (
+    AccountQuery,
+    WorkflowQueryRoot,
+    ExecutionQueryRoot,
+    DataSourceQueryRoot,
+    SecretsQueryRoot,
+)
+MUTATION_ROOTS: tuple[type, ...] = (
+    AccountMutation,
+    WorkflowMutationRoot,
+    ExecutionMutationRoot,
+    DataSourceMutationRoot,
+    SecretsMutationRoot,
+)
 SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
 
 MAX_DEPTH = 10

@@ -195,6 +195,7 @@ class WorkflowQueryRoot:
     @strawberry.field
     async def workflow(self, info: Info, id: strawberry.ID) -> WorkflowType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         return WorkflowType.of(await info.context.services.workflows.get(owner, id))
 
     @strawberry.field(
@@ -220,13 +221,15 @@ class WorkflowQueryRoot:
             sort_order=sort_order,  # type: ignore[arg-type]
         )
         found = await info.context.services.workflows.list(owner, query)
-        return [WorkflowType.of(w) for w in found]
+        viewer = await info.context.viewer()
+        return [WorkflowType.of(w) for w in found if viewer.may_see_workflow(w.id)]
 
     @strawberry.field
     async def workflow_versions(
         self, info: Info, workflow_id: strawberry.ID
     ) -> list[WorkflowVersionType]:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(workflow_id)
         versions = await info.context.services.workflows.versions(owner, workflow_id)
         return [WorkflowVersionType.of(v) for v in versions]
 
@@ -235,12 +238,14 @@ class WorkflowQueryRoot:
         self, info: Info, workflow_id: strawberry.ID, version: int
     ) -> WorkflowVersionType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(workflow_id)
         found = await info.context.services.workflows.version(owner, workflow_id, version)
         return WorkflowVersionType.of(found)
 
     @strawberry.field
     async def export_workflow(self, info: Info, id: strawberry.ID) -> WorkflowExport:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         wf, at = await info.context.services.workflows.export(owner, id)
         return WorkflowExport(workflow=export_document(wf), exported_at=at)
 
@@ -276,6 +281,7 @@ class WorkflowMutationRoot:
         self, info: Info, id: strawberry.ID, input: WorkflowUpdateInput
     ) -> WorkflowType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         changes = given(input, ("name", "description", "type", "status", "nodes", "edges"))
         wf = await info.context.services.workflows.update(
             owner, id, changes=changes, comment=input.comment or "Updated"
@@ -285,6 +291,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation
     async def delete_workflow(self, info: Info, id: strawberry.ID) -> bool:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         await info.context.services.workflows.delete(owner, id)
         return True
 
@@ -308,6 +315,7 @@ class WorkflowMutationRoot:
         self, info: Info, id: strawberry.ID, version: int, comment: str | None = None
     ) -> WorkflowType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         wf = await info.context.services.workflows.rollback(owner, id, version, comment=comment)
         return WorkflowType.of(wf)
 
@@ -320,6 +328,7 @@ class WorkflowMutationRoot:
         input_modes: list[str] | None = None,
     ) -> WorkflowType:
         owner = await info.context.user_id()
+        await info.context.check_workflow_scope(id)
         wf = await info.context.services.workflows.publish(
             owner, id, is_published=is_published, input_modes=input_modes
         )

@@ -5,11 +5,25 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
-from rest_compat import api_workflows, v1_auth, v1_executions, v1_workflows
+from rest_compat import (
+    api_secrets,
+    api_workflows,
+    v1_auth,
+    v1_datasources,
+    v1_executions,
+    v1_workflows,
+)
 from rest_compat.errors import install_error_handlers
 from rest_compat.v1_websocket import execution_socket
 
-ROUTERS = (v1_auth.router, v1_workflows.router, v1_executions.router, api_workflows.router)
+ROUTERS = (
+    v1_auth.router,
+    v1_workflows.router,
+    v1_executions.router,
+    api_workflows.router,
+    v1_datasources.router,
+    api_secrets.router,
+)
 
 
 def install_rest(app: FastAPI) -> None:

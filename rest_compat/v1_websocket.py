@@ -45,6 +45,7 @@ async def execution_socket(websocket: WebSocket) -> None:
     try:
         owner = await context.user_id()
         execution = await services.executions.get(owner, execution_id)
+        await context.check_execution_scope(execution_id)
     except AgentloomError as exc:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return

@@ -2,6 +2,12 @@
 
 from storage.documents.accounts import LoginFailure, UserDocument
 from storage.documents.executions import ExecutionDocument, ExecutionEventDocument
+from storage.documents.secrets import (
+    ApiKeyDocument,
+    CredentialDocument,
+    DataSourceDocument,
+    UploadDocument,
+)
 from storage.documents.workflows import TemplateDocument, WorkflowDocument, WorkflowVersionDocument
 
 ALL_DOCUMENTS: list[type] = [
@@ -12,14 +18,22 @@ ALL_DOCUMENTS: list[type] = [
     TemplateDocument,
     ExecutionDocument,
     ExecutionEventDocument,
+    DataSourceDocument,
+    CredentialDocument,
+    ApiKeyDocument,
+    UploadDocument,
 ]
 
 __all__ = [
     "ALL_DOCUMENTS",
+    "ApiKeyDocument",
+    "CredentialDocument",
+    "DataSourceDocument",
     "ExecutionDocument",
     "ExecutionEventDocument",
     "LoginFailure",
     "TemplateDocument",
+    "UploadDocument",
     "UserDocument",
     "WorkflowDocument",
     "WorkflowVersionDocument",

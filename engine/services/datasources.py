@@ -1,0 +1,243 @@
+"""Data sources: saved connections a user (and the `datasource` node) can read from.
+
+The service holds the rules (names, types, statuses, keeping a masked secret on
+update, owner scope); the `Connectors` port (implemented in `storage`) checks
+configs, masks secrets, connects and runs the read-only queries; the store
+encrypts secrets at rest. Every record this service returns has its secrets
+masked; only `test` and `query` ever see them in the clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from engine.errors import NotFound, ValidationFailed
+from engine.services.records import JSONDict, new_id, utcnow
+
+DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")
+DATA_SOURCE_STATUSES: tuple[str, ...] = ("active", "inactive")
+MAX_LIMIT = 100
+MAX_NAME = 200
+MAX_DESCRIPTION = 5000
+
+FileReader = Callable[[str], Awaitable[Any]]
+
+
+@dataclass(kw_only=True)
+class DataSource:
+    id: str = field(default_factory=new_id)
+    owner_id: str
+    name: str
+    type: str
+    description: str = ""
+    config: JSONDict = field(default_factory=dict)
+    """The full config; secrets are in the clear only inside the service and the store."""
+    status: str = "active"
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True, frozen=True)
+class DataSourceQuery:
+    skip: int = 0
+    limit: int = 100
+    type: str | None = None
+    status: str | None = None
+
+
+@dataclass(kw_only=True, frozen=True)
+class ConnectionOutcome:
+    ok: bool
+    message: str
+
+
+class DataSourceStore(Protocol):
+    async def add(self, source: DataSource) -> None: ...
+
+    async def get(self, owner_id: str, source_id: str) -> DataSource | None: ...
+
+    async def find(self, owner_id: str, query: DataSourceQuery) -> list[DataSource]: ...
+
+    async def save(self, source: DataSource) -> None: ...
+
+    async def delete(self, owner_id: str, source_id: str) -> bool: ...
+
+
+class Connectors(Protocol):
+    """What the service needs from the connector package (`storage.connectors`)."""
+
+    def validate(self, ds_type: str, config: Mapping[str, Any]) -> None: ...
+
+    def mask(self, ds_type: str, config: Mapping[str, Any]) -> JSONDict: ...
+
+    def keep_masked(
+        self, ds_type: str, new: Mapping[str, Any], stored: Mapping[str, Any]
+    ) -> JSONDict:
+        """`new` with every masked secret replaced by the stored value at the same path."""
+        ...
+
+    async def test(
+        self, ds_type: str, config: Mapping[str, Any], *, file_reader: FileReader | None
+    ) -> ConnectionOutcome: ...
+
+    async def query(
+        self, ds_type: str, config: Mapping[str, Any], query: str, *, file_reader: FileReader | None
+    ) -> JSONDict: ...
+
+
+UploadReader = Callable[[str, str], Awaitable[bytes]]
+"""(owner id, file id) -> the uploaded file's bytes."""
+
+
+def _text(value: Any, name: str, *, required: bool, limit: int) -> str:
+    if value is None:
+        if required:
+            raise ValidationFailed(f"{name} is required", field=name)
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{name} must be a string", field=name)
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(f"{name} must not be empty", field=name)
+    if len(value) > limit:
+        raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
+    return value
+
+
+def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValidationFailed(f"{name} must be one of {', '.join(choices)}", field=name)
+    return str(value)
+
+
+class DataSourceService:
+    def __init__(
+        self,
+        *,
+        store: DataSourceStore,
+        connectors: Connectors,
+        read_upload: UploadReader | None = None,
+    ) -> None:
+        self._store = store
+        self._connectors = connectors
+        self._read_upload = read_upload
+
+    def _masked(self, source: DataSource) -> DataSource:
+        return replace(source, config=self._connectors.mask(source.type, source.config))
+
+    async def _load(self, owner_id: str, source_id: str) -> DataSource:
+        source = await self._store.get(owner_id, source_id)
+        if source is None:
+            raise NotFound(f"Data source {source_id} not found")
+        return source
+
+    def _reader(self, owner_id: str) -> FileReader | None:
+        read = self._read_upload
+        if read is None:
+            return None
+
+        async def load(file_id: str) -> bytes:
+            return await read(owner_id, file_id)
+
+        return load
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def get(self, owner_id: str, source_id: str) -> DataSource:
+        return self._masked(await self._load(owner_id, source_id))
+
+    async def list(self, owner_id: str, query: DataSourceQuery) -> list[DataSource]:
+        if query.skip < 0:
+            raise ValidationFailed("skip must be >= 0", field="skip")
+        if not 1 <= query.limit <= MAX_LIMIT:
+            raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        if query.type is not None:
+            _choice(query.type, "type", DATA_SOURCE_TYPES)
+        if query.status is not None:
+            _choice(query.status, "status", DATA_SOURCE_STATUSES)
+        return [self._masked(s) for s in await self._store.find(owner_id, query)]
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def create(
+        self,
+        owner_id: str,
+        *,
+        name: Any,
+        type: Any,
+        config: Any,
+        description: Any = None,
+        status: Any = None,
+    ) -> DataSource:
+        ds_type = _choice(type, "type", DATA_SOURCE_TYPES)
+        if not isinstance(config, dict):
+            raise ValidationFailed("config must be an object", field="config")
+        self._connectors.validate(ds_type, config)
+        source = DataSource(
+            owner_id=owner_id,
+            name=_text(name, "name", required=True, limit=MAX_NAME),
+            description=_text(description, "description", required=False, limit=MAX_DESCRIPTION),
+            type=ds_type,
+            config=dict(config),
+            status=_choice(status or "active", "status", DATA_SOURCE_STATUSES),
+        )
+        await self._store.add(source)
+        return self._masked(source)
+
+    async def update(self, owner_id: str, source_id: str, changes: Mapping[str, Any]) -> DataSource:
+        """Change the given fields; a masked secret sent back keeps the stored one."""
+        stored = await self._load(owner_id, source_id)
+        updated = replace(stored, updated_at=utcnow())
+        if "name" in changes:
+            updated.name = _text(changes["name"], "name", required=True, limit=MAX_NAME)
+        if "description" in changes:
+            updated.description = _text(
+                changes["description"], "description", required=False, limit=MAX_DESCRIPTION
+            )
+        if "status" in changes:
+            updated.status = _choice(changes["status"], "status", DATA_SOURCE_STATUSES)
+        if "type" in changes and changes["type"] is not None:
+            updated.type = _choice(changes["type"], "type", DATA_SOURCE_TYPES)
+        if "config" in changes and changes["config"] is not None:
+            if not isinstance(changes["config"], dict):
+                raise ValidationFailed("config must be an object", field="config")
+            updated.config = self._connectors.keep_masked(
+                updated.type, changes["config"], stored.config
+            )
+        self._connectors.validate(updated.type, updated.config)
+        await self._store.save(updated)
+        return self._masked(updated)
+
+    async def delete(self, owner_id: str, source_id: str) -> None:
+        if not await self._store.delete(owner_id, source_id):
+            raise NotFound(f"Data source {source_id} not found")
+
+    # -- using ---------------------------------------------------------------------------
+
+    async def test(self, owner_id: str, source_id: str) -> ConnectionOutcome:
+        source = await self._load(owner_id, source_id)
+        return await self._connectors.test(
+            source.type, source.config, file_reader=self._reader(owner_id)
+        )
+
+    async def query(self, owner_id: str, source_id: str, query: Any) -> JSONDict:
+        """`{"data": [...], "count": n, "truncated": bool}`; writes are refused (422)."""
+        if not isinstance(query, str):
+            raise ValidationFailed("query must be a string", field="query")
+        source = await self._load(owner_id, source_id)
+        return await self._connectors.query(
+            source.type, source.config, query, file_reader=self._reader(owner_id)
+        )
+
+
+class DataSourceRunQuerier:
+    """The engine's `DataSourceQuerier` port over the service (owner-scoped)."""
+
+    def __init__(self, service: DataSourceService) -> None:
+        self._service = service
+
+    async def query(self, *, owner_id: str, data_source_id: str, query: str) -> dict[str, Any]:
+        return await self._service.query(owner_id, data_source_id, query)

@@ -1,0 +1,315 @@
+"""Seed 000 `/api/v1/data-sources` against real PostgreSQL and MariaDB on loopback."""
+
+# ruff: noqa: S608  (table names are generated here, not user input)
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.runs.helpers import chain, create_workflow, node, wait_terminal
+from tests.support.live import LiveServer
+
+PG = {"host": "127.0.0.1", "port": 5432, "database": "test", "username": "postgres"}
+MY = {"host": "127.0.0.1", "port": 3306, "database": "test", "username": "root"}
+
+
+def _reachable(port: int) -> None:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError as exc:
+        reason = f"SQL server on 127.0.0.1:{port} not reachable: {exc}"
+        if os.environ.get("AGENTLOOM_REQUIRE_SQL_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _admin_pg(sql: str) -> list[Any]:
+    import anyio
+    import asyncpg
+
+    async def go() -> list[Any]:
+        conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="test")
+        try:
+            return list(await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    return anyio.run(go)
+
+
+def _admin_my(sql: str) -> list[Any]:
+    import aiomysql
+    import anyio
+
+    async def go() -> list[Any]:
+        conn = await aiomysql.connect(host="127.0.0.1", port=3306, user="root", db="test")
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute(sql)
+                rows = list(await cur.fetchall())
+            await conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    return anyio.run(go)
+
+
+@pytest.fixture
+def table() -> str:
+    return f"agentloom_ds_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def pg(table: str) -> Iterator[str]:
+    _reachable(5432)
+    _admin_pg(f"CREATE TABLE {table} (id int primary key, name text)")
+    _admin_pg(f"INSERT INTO {table} VALUES (1, 'ada'), (2, 'grace')")
+    yield table
+    _admin_pg(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.fixture
+def mariadb(table: str) -> Iterator[str]:
+    _reachable(3306)
+    _admin_my(f"CREATE TABLE {table} (id int primary key, name varchar(20))")
+    _admin_my(f"INSERT INTO {table} VALUES (1, 'ada'), (2, 'grace')")
+    yield table
+    _admin_my(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.fixture
+def allowed(server_factory: Callable[..., LiveServer]) -> LiveServer:
+    return server_factory(outbound_allow="127.0.0.1")
+
+
+def _create(c: Any, **body: Any) -> dict:
+    r = c.post("/api/v1/data-sources", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_crud_masking_test_and_query_postgres(allowed: LiveServer, pg: str) -> None:
+    user = allowed.register()
+    canary = f"pw-{uuid.uuid4().hex}"
+    with allowed.client(user["token"]) as c:
+        ds = _create(
+            c,
+            name="pg",
+            type="postgresql",
+            description="d",
+            config={**PG, "password": canary},
+        )
+        assert ds["config"]["password"] == "********"
+        assert ds["status"] == "active"
+        assert set(ds) >= {"id", "name", "type", "description", "config", "status", "created_at"}
+        got = c.get(f"/api/v1/data-sources/{ds['id']}").json()
+        assert got["config"] == {**PG, "password": "********"}
+        # Postgres trusts loopback: a wrong stored password still connects, so test succeeds.
+        assert c.post(f"/api/v1/data-sources/{ds['id']}/test").json()["status"] == "success"
+        r = c.post(f"/api/v1/data-sources/{ds['id']}/query", json={"query": f"SELECT * FROM {pg}"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["count"] == 2 and body["truncated"] is False
+        assert {row["name"] for row in body["data"]} == {"ada", "grace"}
+        # The masked value sent back keeps the secret; the name changes.
+        r = c.put(
+            f"/api/v1/data-sources/{ds['id']}",
+            json={"name": "pg2", "config": {**PG, "password": "********"}},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == "pg2"
+        r = c.put(f"/api/v1/data-sources/{ds['id']}", json={"status": "inactive"})
+        assert r.json()["status"] == "inactive"
+        listed = c.get("/api/v1/data-sources", params={"type": "postgresql"}).json()
+        assert [d["id"] for d in listed] == [ds["id"]]
+        assert c.get("/api/v1/data-sources", params={"status": "active"}).json() == []
+        assert c.get("/api/v1/data-sources", params={"limit": 101}).status_code == 422
+        for response_text in (r.text, str(listed), got.__repr__()):
+            assert canary not in response_text
+        r = c.delete(f"/api/v1/data-sources/{ds['id']}")
+        assert r.status_code == 200 and "message" in r.json()
+        assert c.get(f"/api/v1/data-sources/{ds['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM {t}",
+        "DROP TABLE {t}",
+        "UPDATE {t} SET name = 'x'",
+        "SELECT 1; DELETE FROM {t}",
+        "INSERT INTO {t} VALUES (3, 'x')",
+    ],
+)
+def test_writes_refused_table_unchanged_postgres(
+    allowed: LiveServer, pg: str, statement: str
+) -> None:
+    user = allowed.register()
+    with allowed.client(user["token"]) as c:
+        ds = _create(c, name="pg", type="postgresql", config=PG)
+        r = c.post(f"/api/v1/data-sources/{ds['id']}/query", json={"query": statement.format(t=pg)})
+        assert r.status_code == 422, r.text
+        assert set(r.json()) == {"detail", "error_code", "status_code"}
+    assert sorted(row["name"] for row in _admin_pg(f"SELECT name FROM {pg}")) == ["ada", "grace"]
+
+
+@pytest.mark.parametrize("statement", ["DELETE FROM {t}", "SELECT 1; DROP TABLE {t}"])
+def test_mariadb_query_and_refusals(allowed: LiveServer, mariadb: str, statement: str) -> None:
+    user = allowed.register()
+    with allowed.client(user["token"]) as c:
+        ds = _create(c, name="my", type="mysql", config=MY)
+        r = c.post(
+            f"/api/v1/data-sources/{ds['id']}/query", json={"query": f"SELECT * FROM {mariadb}"}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["count"] == 2
+        r = c.post(
+            f"/api/v1/data-sources/{ds['id']}/query", json={"query": statement.format(t=mariadb)}
+        )
+        assert r.status_code == 422, r.text
+    assert len(_admin_my(f"SELECT name FROM {mariadb}")) == 2
+
+
+def test_validation_unreachable_and_other_users(allowed: LiveServer) -> None:
+    alice, bob = allowed.register(), allowed.register()
+    with allowed.client(alice["token"]) as c:
+        r = c.post("/api/v1/data-sources", json={"name": "x", "type": "postgresql", "config": {}})
+        assert r.status_code == 422 and "config." in r.json()["detail"], r.text
+        r = c.post("/api/v1/data-sources", json={"name": "x", "type": "oracle", "config": {}})
+        assert r.status_code == 422
+        # A closed loopback port: the test answers "failed", a query answers 502.
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()
+        ds = _create(c, name="dead", type="postgresql", config={**PG, "port": port})
+        r = c.post(f"/api/v1/data-sources/{ds['id']}/test")
+        assert r.status_code == 200 and r.json()["status"] == "failed", r.text
+        r = c.post(f"/api/v1/data-sources/{ds['id']}/query", json={"query": "SELECT 1"})
+        assert r.status_code == 502, r.text
+    with allowed.client(bob["token"]) as c:
+        for method, path in [
+            ("GET", ""),
+            ("PUT", ""),
+            ("DELETE", ""),
+            ("POST", "/test"),
+            ("POST", "/query"),
+        ]:
+            r = c.request(
+                method, f"/api/v1/data-sources/{ds['id']}{path}", json={"query": "SELECT 1"}
+            )
+            assert r.status_code == 404, (method, path, r.text)
+        assert c.get("/api/v1/data-sources").json() == []
+
+
+def test_graphql_masks_and_queries(allowed: LiveServer) -> None:
+    user = allowed.register()
+    with allowed.client(user["token"]) as c:
+        r = c.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: DataSourceInput!) { createDataSource(input: $i)"
+                " { id config } }",
+                "variables": {
+                    "i": {
+                        "name": "j",
+                        "type": "json",
+                        "config": {"data": [{"a": 1}, {"a": 2}]},
+                    }
+                },
+            },
+        )
+        ds = r.json()["data"]["createDataSource"]
+        r = c.post(
+            "/graphql",
+            json={
+                "query": 'mutation($id: ID!) { queryDataSource(id: $id, query: "")'
+                " { data count truncated } }",
+                "variables": {"id": ds["id"]},
+            },
+        )
+        body = r.json()
+        assert body["data"]["queryDataSource"]["count"] == 2, body
+
+
+class Honeypot:
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def test_ssrf_loopback_refused_by_default(server: LiveServer) -> None:
+    pot = Honeypot()
+    try:
+        user = server.register()
+        with server.client(user["token"]) as c:
+            for ds_type, config in [
+                ("postgresql", {**PG, "port": pot.port}),
+                ("mysql", {**MY, "port": pot.port}),
+                ("api", {"base_url": f"http://127.0.0.1:{pot.port}/"}),
+            ]:
+                ds = _create(c, name="ssrf", type=ds_type, config=config)
+                r = c.post(f"/api/v1/data-sources/{ds['id']}/test")
+                assert r.status_code == 422, r.text
+                assert r.json()["error_code"] == "OUTBOUND_REFUSED"
+                r = c.post(f"/api/v1/data-sources/{ds['id']}/query", json={"query": "SELECT 1"})
+                assert r.status_code == 422, r.text
+    finally:
+        pot.close()
+    assert pot.connections == 0
+
+
+def test_workflow_datasource_node_against_postgres(allowed: LiveServer, pg: str) -> None:
+    user = allowed.register()
+    with allowed.client(user["token"]) as c:
+        ds = _create(c, name="pg", type="postgresql", config=PG)
+        nodes = [
+            node("start", "start"),
+            node(
+                "q",
+                "datasource",
+                data_source_id=ds["id"],
+                query=f"SELECT name FROM {pg} ORDER BY id",
+            ),
+            node("end", "end"),
+        ]
+        wf = create_workflow(c, nodes, chain(*nodes))
+        r = c.post(f"/api/v1/workflows/{wf}/execute", json={"input_data": {}})
+        assert r.status_code in (200, 201, 202), r.text
+        done = wait_terminal(c, r.json()["id"])
+        assert done["status"] == "completed", done
+        assert "grace" in str(done["output_data"])
+    other = allowed.register()
+    with allowed.client(other["token"]) as c:
+        wf = create_workflow(c, nodes, chain(*nodes))
+        r = c.post(f"/api/v1/workflows/{wf}/execute", json={"input_data": {}})
+        done = wait_terminal(c, r.json()["id"])
+        assert done["status"] == "failed", done

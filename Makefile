@@ -31,6 +31,7 @@ lint: $(BIN)/agentloom
 
 bench: $(BIN)/agentloom
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/streaming.py
 
 schema: $(BIN)/agentloom
 	$(BIN)/agentloom export-schema > schema.graphql

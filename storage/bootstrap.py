@@ -9,6 +9,10 @@ same code that runs against a real mongod, a replica set or Atlas.
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +33,7 @@ class Database:
     client: AsyncMongoClient[dict[str, Any]]
     db: AsyncDatabase[dict[str, Any]]
     uri: str
-    embedded: Any = None
+    embedded: EmbeddedServer | None = None
     extra_documents: list[type] = field(default_factory=list)
 
     async def close(self) -> None:
@@ -39,16 +43,64 @@ class Database:
             self.embedded = None
 
 
-def start_embedded(data_dir: Path) -> Any:
-    """Start SecantusDB on a free loopback port, files in `data_dir/mongo`."""
-    from secantus import SecantusDBServer  # imported late: a real-MongoDB deployment needs none
+class EmbeddedServer:
+    """SecantusDB in a child process: the database gets its own interpreter (and GIL),
+    so it never competes with the API's event loop; stopped with the server."""
 
+    def __init__(self, process: subprocess.Popen[bytes], uri: str) -> None:
+        self.process = process
+        self.uri = uri
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_embedded(data_dir: Path, *, timeout_s: float = 30.0) -> EmbeddedServer:
+    """Start SecantusDB on a free loopback port, its files in `data_dir/mongo`."""
     path = data_dir / "mongo"
     path.mkdir(parents=True, exist_ok=True)
-    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(path))
-    server.start()
-    log.info("embedded MongoDB-compatible server at %s (files in %s)", server.uri, path)
-    return server
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from secantus.cli import main; sys.exit(main())",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(path),
+        "--log-level",
+        "WARNING",
+    ]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603 - fixed argv
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the embedded database exited with code {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the embedded database did not start") from None
+            time.sleep(0.05)
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    log.info("embedded MongoDB-compatible server at %s (files in %s)", uri, path)
+    return EmbeddedServer(process, uri)
 
 
 async def connect(

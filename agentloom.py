@@ -30,6 +30,7 @@ from engine.outbound import OutboundGuard
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
+from engine.services.agui import HumanInputService, SkillService, TracingSink
 from engine.services.apikeys import ApiKeyService
 from engine.services.broadcast import Broadcaster
 from engine.services.credentials import CredentialService
@@ -38,11 +39,13 @@ from engine.services.executions import ExecutionService, RecordingSink
 from engine.services.records import Template
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
+from engine.tools import TOOL_CATALOG
 from graph.auth import TokenService
 from graph.context import Services
 from graph.schema import build_schema
 from graph.view import GraphQLApp
 from rest_compat.app import install_rest
+from storage.agui_stores import MongoHumanInputBroker, MongoRunLookup, MongoSkillStore
 from storage.bootstrap import Database, connect
 from storage.crypto import SecretBox, load_or_create_key
 from storage.execution_stores import MongoEventStore, MongoExecutionStore
@@ -111,7 +114,12 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
     executions_store = MongoExecutionStore()
     events_store = MongoEventStore()
     broadcaster = Broadcaster()
-    sink = RecordingSink(events=events_store, executions=executions_store, broadcaster=broadcaster)
+    recording = RecordingSink(
+        events=events_store, executions=executions_store, broadcaster=broadcaster
+    )
+    run_lookup = MongoRunLookup(events_store)
+    sink = TracingSink(recording, source=run_lookup, directory=settings.data_dir / "traces")
+    human_broker = MongoHumanInputBroker()
     box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
     uploads = UploadService(store=GridFSUploadStore())
     data_sources = DataSourceService(
@@ -123,6 +131,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
     runner = WorkflowRunner(
         RunServices(
             event_sink=sink,
+            human_input=human_broker,
             outbound_guard=guard,
             credentials=credentials,
             data_sources=DataSourceRunQuerier(data_sources),
@@ -160,6 +169,10 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             "credentials": credentials,
             "api_keys": ApiKeyService(store=MongoApiKeyStore()),
             "uploads": uploads,
+            "human_input": HumanInputService(store=human_broker),
+            "skills": SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG),
+            "traces": sink,
+            "run_lookup": run_lookup,
         },
     )
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
 from rest_compat import (
+    agui,
     api_secrets,
     api_workflows,
     v1_auth,
@@ -23,6 +24,7 @@ ROUTERS = (
     api_workflows.router,
     v1_datasources.router,
     api_secrets.router,
+    agui.router,
 )
 
 

@@ -1,6 +1,7 @@
 """Beanie documents, one module per domain; `ALL_DOCUMENTS` is what init_beanie loads."""
 
 from storage.documents.accounts import LoginFailure, UserDocument
+from storage.documents.agui import HumanRequestDocument, SkillDocument
 from storage.documents.executions import ExecutionDocument, ExecutionEventDocument
 from storage.documents.secrets import (
     ApiKeyDocument,
@@ -22,6 +23,8 @@ ALL_DOCUMENTS: list[type] = [
     CredentialDocument,
     ApiKeyDocument,
     UploadDocument,
+    HumanRequestDocument,
+    SkillDocument,
 ]
 
 __all__ = [

@@ -1,0 +1,51 @@
+"""Chat-client (AG-UI) documents: pending human input requests and custom skills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pymongo
+from beanie import Document
+from pydantic import Field
+from pymongo import IndexModel
+
+from storage.documents.base import new_id, utcnow
+
+
+class HumanRequestDocument(Document):
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    execution_id: str
+    node_id: str
+    owner_id: str
+    thread_id: str | None = None
+    run_id: str | None = None
+    prompt: str = ""
+    status: str = "pending"
+    """pending, answered or cancelled."""
+    response: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    answered_at: datetime | None = None
+
+    class Settings:
+        name = "human_requests"
+        indexes = [
+            IndexModel([("execution_id", pymongo.ASCENDING), ("node_id", pymongo.ASCENDING)]),
+            IndexModel([("owner_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)]),
+        ]
+
+
+class SkillDocument(Document):
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    owner_id: str
+    name: str
+    description: str = ""
+    category: str = ""
+    icon: str = ""
+    instructions: str = ""
+    tools: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "skills"
+        indexes = [IndexModel([("owner_id", pymongo.ASCENDING), ("name", pymongo.ASCENDING)])]

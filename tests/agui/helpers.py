@@ -1,0 +1,80 @@
+"""Helpers for the AG-UI tests: workflows, raw SSE reading, the npm client runner."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+JS_DIR = Path(__file__).resolve().parents[1] / "js"
+
+
+def node(node_id: str, node_type: str, **data: Any) -> dict[str, Any]:
+    return {"id": node_id, "type": node_type, "position": {"x": 0, "y": 0}, "data": data}
+
+
+def chain(*nodes: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"id": f"e{i}", "source": a["id"], "target": b["id"]}
+        for i, (a, b) in enumerate(itertools.pairwise(nodes))
+    ]
+
+
+def llm_workflow() -> str:
+    nodes = [
+        node("start", "start"),
+        node("llm-1", "llm", prompt="{input.input}"),
+        node("end", "end"),
+    ]
+    return json.dumps({"nodes": nodes, "edges": chain(*nodes)})
+
+
+def human_workflow() -> str:
+    nodes = [
+        node("start", "start"),
+        node("human-1", "human", prompt="Approve {input.input}?"),
+        node("out", "output", key="answer", value="Answer: {human-1.response}"),
+        node("end", "end"),
+    ]
+    return json.dumps({"nodes": nodes, "edges": chain(*nodes)})
+
+
+def run_input(workflow_json: str, text: str = "hello", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "threadId": f"t-{uuid.uuid4().hex[:8]}",
+        "runId": f"r-{uuid.uuid4().hex[:8]}",
+        "messages": [{"id": "m1", "role": "user", "content": text}],
+        "forwardedProps": {"workflowJson": workflow_json},
+        "state": {},
+        "tools": [],
+        "context": [],
+    }
+    body.update(extra)
+    return body
+
+
+def sse_events(c: httpx.Client, path: str, body: dict[str, Any]) -> tuple[bytes, list[dict]]:
+    with c.stream("POST", path, json=body, headers={"Accept": "text/event-stream"}) as r:
+        assert r.status_code == 200, r.read()
+        raw = b"".join(r.iter_bytes())
+    frames = [f for f in raw.decode().split("\n\n") if f]
+    events = [json.loads(f.removeprefix("data: ")) for f in frames]
+    return raw, events
+
+
+def run_js(script: str, *args: str, timeout: float = 60) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        ["node", str(JS_DIR / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=JS_DIR,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -1,0 +1,146 @@
+"""`/ag-ui`, `/ag-ui/goal`, `/ag-ui/human-input` over real sockets."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.agui.helpers import human_workflow, llm_workflow, run_input, sse_events
+from tests.runs.helpers import wait_terminal
+from tests.support.live import LiveServer
+from tests.support.openai_server import FakeOpenAIServer, calculator_rule
+
+
+def test_frames_are_lf_only_and_ordered(llm_server: LiveServer) -> None:
+    user = llm_server.register()
+    with llm_server.client(user["token"]) as c:
+        raw, events = sse_events(c, "/ag-ui", run_input(llm_workflow(), "hi there"))
+    assert b"\r" not in raw
+    assert raw.endswith(b"\n\n")
+    for frame in raw.split(b"\n\n")[:-1]:
+        assert frame.startswith(b"data: {")
+    types = [e["type"] for e in events]
+    assert types[0] == "RUN_STARTED" and types[1] == "STATE_SNAPSHOT"
+    assert types[-1] == "RUN_FINISHED"
+    text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert text == "Summary: hi there"
+    assert types.index("TEXT_MESSAGE_END") < types.index(
+        "STEP_FINISHED", types.index("TEXT_MESSAGE_START")
+    )
+    deltas = [e for e in events if e["type"] == "STATE_DELTA"]
+    assert any(d["delta"][0]["path"] == "/nodes/llm-1" for d in deltas)
+    assert all(None not in e.values() for e in events)
+
+
+def test_auth_required(llm_server: LiveServer) -> None:
+    with llm_server.client() as c:
+        r = c.post("/ag-ui", json=run_input(llm_workflow()))
+        assert r.status_code == 401
+        assert set(r.json()) == {"code", "message"}
+        assert c.post("/ag-ui/human-input", json={"runId": "x", "response": "y"}).status_code == 401
+
+
+def test_goal_agent_uses_the_calculator(
+    llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.set_rule(calculator_rule)
+    user = llm_server.register()
+    body = run_input("", "calculate 12*7")
+    body["forwardedProps"] = {"provider": "openai", "model": "gpt-4o-mini", "tools": "calculator"}
+    with llm_server.client(user["token"]) as c:
+        _, events = sse_events(c, "/ag-ui/goal", body)
+        r = c.post(
+            "/ag-ui/goal",
+            json={**body, "runId": "r-new", "forwardedProps": {"tools": "calculator,nope"}},
+        )
+        assert r.status_code == 422 and "tools" in r.json()["message"]
+    types = [e["type"] for e in events]
+    assert types[-1] == "RUN_FINISHED"
+    start = next(e for e in events if e["type"] == "TOOL_CALL_START")
+    assert start["toolCallName"] == "calculator"
+    args = next(e for e in events if e["type"] == "TOOL_CALL_ARGS")
+    assert json.loads(args["delta"]) == {"expression": "12*7"}
+    result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
+    assert "84" in result["content"]
+    text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert "84" in text
+
+
+def test_human_input_endpoint_round_trip(llm_server: LiveServer) -> None:
+    user, other = llm_server.register(), llm_server.register()
+    body = run_input(human_workflow(), "the plan")
+    with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
+        _, events = sse_events(c, "/ag-ui", body)
+        last = events[-1]
+        assert last["type"] == "RUN_FINISHED"
+        assert last["outcome"]["type"] == "interrupt"
+        interrupt = last["outcome"]["interrupts"][0]
+        assert interrupt["message"] == "Approve the plan?"
+        r = o.post(
+            "/ag-ui/human-input",
+            json={"threadId": body["threadId"], "runId": body["runId"], "response": "x"},
+        )
+        assert r.status_code == 404
+        assert r.json() == {"error": "No pending human input for this session"}
+        r = c.post(
+            "/ag-ui/human-input",
+            json={"threadId": body["threadId"], "runId": body["runId"], "response": "yes"},
+        )
+        assert r.status_code == 200 and r.json() == {"success": True}
+        execution_id = interrupt["id"].split(":")[0]
+        done = wait_terminal(c, execution_id)
+        assert done["status"] == "completed"
+        assert "Answer: yes" in json.dumps(done["output_data"])
+        # the same runId again: the run is streamed again, not started again
+        _, again = sse_events(c, "/ag-ui", body)
+        assert again[-1]["type"] == "RUN_FINISHED" and "outcome" not in again[-1]
+        # traces: own only
+        trace = c.get(f"/api/traces/{body['runId']}")
+        assert trace.status_code == 200
+        assert trace.json()["runId"] == body["runId"]
+        assert json.loads(trace.json()["entries"][-1])["type"] == "run_finished"
+        assert c.get("/api/traces/latest").json()["runId"] == body["runId"]
+        assert o.get(f"/api/traces/{body['runId']}").status_code == 404
+        assert o.get("/api/traces/latest").status_code == 404
+
+
+def test_resume_answers_the_interrupt(llm_server: LiveServer) -> None:
+    user, other = llm_server.register(), llm_server.register()
+    body = run_input(human_workflow(), "it")
+    with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
+        _, events = sse_events(c, "/ag-ui", body)
+        interrupt = events[-1]["outcome"]["interrupts"][0]
+        resume = {
+            **body,
+            "resume": [{"interruptId": interrupt["id"], "status": "resolved", "payload": "ok"}],
+        }
+        r = o.post("/ag-ui", json=resume)
+        assert r.status_code == 404
+        _, cont = sse_events(c, "/ag-ui", resume)
+    types = [e["type"] for e in cont]
+    assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED"
+    assert "Answer: ok" in json.dumps(cont[-1]["result"])
+    assert ("STEP_STARTED", "human-1") == (cont[2]["type"], cont[2].get("stepName")) or any(
+        e.get("stepName") == "out" for e in cont
+    )
+
+
+def test_disconnect_leaves_the_run_going(
+    llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.token_delay_s = 0.05
+    user = llm_server.register()
+    body = run_input(llm_workflow(), "one two three four five six seven eight")
+    with llm_server.client(user["token"]) as c:
+        with c.stream("POST", "/ag-ui", json=body) as r:
+            for line in r.iter_lines():
+                if "TEXT_MESSAGE_CONTENT" in line:
+                    break
+        time.sleep(0.2)
+        execution_id = c.get(f"/api/traces/{body['runId']}")  # not written yet
+        assert execution_id.status_code == 404
+        items = c.get("/api/v1/executions", params={"limit": 5}).json()
+        rows = items["items"] if isinstance(items, dict) else items
+        done = wait_terminal(c, rows[0]["id"], timeout=30)
+    assert done["status"] == "completed"
+    assert "eight" in json.dumps(done["output_data"])

@@ -9,6 +9,7 @@ same code that runs against a real mongod, a replica set or Atlas.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +62,15 @@ class EmbeddedServer:
                 self.process.wait(timeout=5)
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the database if the server dies without stopping it (no orphans)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -85,7 +95,9 @@ def start_embedded(data_dir: Path, *, timeout_s: float = 30.0) -> EmbeddedServer
         "--log-level",
         "WARNING",
     ]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603 - fixed argv
+    process = subprocess.Popen(  # noqa: S603 - a fixed argv
+        command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+    )
     deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:

@@ -17,7 +17,7 @@ from engine.services.records import (
     LogQuery,
     utcnow,
 )
-from storage.documents import ExecutionDocument, ExecutionEventDocument
+from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument
 from storage.stores import search_pattern, to_record
 
 
@@ -33,7 +33,10 @@ class MongoExecutionStore:
         return ExecutionDocument.get_pymongo_collection()
 
     async def add(self, execution: Execution) -> None:
-        await ExecutionDocument(**dataclasses.asdict(execution)).insert()
+        fields = dataclasses.asdict(execution)
+        nodes, edges = fields.pop("nodes"), fields.pop("edges")
+        await ExecutionGraphDocument(id=execution.id, nodes=nodes, edges=edges).insert()
+        await ExecutionDocument(**fields).insert()
 
     async def get(self, owner_id: str, execution_id: str) -> Execution | None:
         doc = await ExecutionDocument.find_one({"_id": execution_id, "owner_id": owner_id})
@@ -84,7 +87,12 @@ class MongoExecutionStore:
             sort=[("created_at", pymongo.ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
-        return _execution(raw)
+        execution = _execution(raw)
+        if execution is not None:
+            graph = await ExecutionGraphDocument.get(execution.id)
+            if graph is not None:
+                execution.nodes, execution.edges = graph.nodes, graph.edges
+        return execution
 
     async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
         raw = await self._collection().find_one_and_update(

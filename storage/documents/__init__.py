@@ -2,7 +2,11 @@
 
 from storage.documents.accounts import LoginFailure, UserDocument
 from storage.documents.agui import HumanRequestDocument, SkillDocument
-from storage.documents.executions import ExecutionDocument, ExecutionEventDocument
+from storage.documents.executions import (
+    ExecutionDocument,
+    ExecutionEventDocument,
+    ExecutionGraphDocument,
+)
 from storage.documents.secrets import (
     ApiKeyDocument,
     CredentialDocument,
@@ -19,6 +23,7 @@ ALL_DOCUMENTS: list[type] = [
     TemplateDocument,
     ExecutionDocument,
     ExecutionEventDocument,
+    ExecutionGraphDocument,
     DataSourceDocument,
     CredentialDocument,
     ApiKeyDocument,
@@ -34,6 +39,7 @@ __all__ = [
     "DataSourceDocument",
     "ExecutionDocument",
     "ExecutionEventDocument",
+    "ExecutionGraphDocument",
     "LoginFailure",
     "TemplateDocument",
     "UploadDocument",

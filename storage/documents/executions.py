@@ -25,8 +25,6 @@ class ExecutionDocument(Document):
     progress: int = 0
     current_node: str | None = None
     task_id: str = Field(default_factory=new_id)
-    nodes: list[dict[str, Any]] = Field(default_factory=list)
-    edges: list[dict[str, Any]] = Field(default_factory=list)
     usage: dict[str, int] = Field(default_factory=dict)
     execution_time: int | None = None
     """Milliseconds from start to the terminal state, as seed 000 shows."""
@@ -61,6 +59,22 @@ class ExecutionDocument(Document):
             IndexModel([("status", pymongo.ASCENDING), ("lease_expires_at", pymongo.ASCENDING)]),
             IndexModel([("owner_id", pymongo.ASCENDING), ("run_id", pymongo.ASCENDING)]),
         ]
+
+
+class ExecutionGraphDocument(Document):
+    """The graph a run executes, snapshotted at start.
+
+    Kept apart from the execution document because that one is updated on every
+    node (status, progress): rewriting a large graph with each update made the
+    per-node cost grow with the workflow's size.
+    """
+
+    id: str  # type: ignore[assignment]  # the execution's id
+    nodes: list[dict[str, Any]] = Field(default_factory=list)
+    edges: list[dict[str, Any]] = Field(default_factory=list)
+
+    class Settings:
+        name = "execution_graphs"
 
 
 class ExecutionEventDocument(Document):

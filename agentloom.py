@@ -195,6 +195,16 @@ async def seed_builtin_templates() -> None:
     await MongoTemplateStore().replace_builtin(shipped)
 
 
+async def purge_uploads_forever(uploads: UploadService, every_s: float = 300.0) -> None:
+    """Temporary uploads live one hour; the TTL index drops their metadata, this drops the bytes."""
+    while True:
+        try:
+            await uploads.purge_expired()
+        except Exception:  # a failed sweep is retried next time; it must not stop the server
+            log.exception("purging expired uploads failed")
+        await anyio.sleep(every_s)
+
+
 def create_app(
     settings: Settings | None = None, environ: Mapping[str, str] | None = None
 ) -> FastAPI:
@@ -219,6 +229,7 @@ def create_app(
             async with anyio.create_task_group() as runs:
                 executions.bind(runs if settings.run_in_server else None)
                 runs.start_soon(executions.sweep_forever)
+                runs.start_soon(purge_uploads_forever, services.extra["uploads"])
                 yield
                 executions.bind(None)
                 runs.cancel_scope.cancel()

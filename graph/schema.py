@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
+from graph.agui import AgUiMutationRoot, AgUiQueryRoot
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot
 from graph.errors import annotate
 from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
@@ -34,6 +35,7 @@ QUERY_ROOTS: tuple[type, ...] = (
     ExecutionQueryRoot,
     DataSourceQueryRoot,
     SecretsQueryRoot,
+    AgUiQueryRoot,
 )
 MUTATION_ROOTS: tuple[type, ...] = (
     AccountMutation,
@@ -41,6 +43,7 @@ MUTATION_ROOTS: tuple[type, ...] = (
     ExecutionMutationRoot,
     DataSourceMutationRoot,
     SecretsMutationRoot,
+    AgUiMutationRoot,
 )
 SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
 

@@ -4,6 +4,17 @@ the tool catalog, skills, traces and `/info`.
 The stream is a view of the execution's event log (`ExecutionService.events`);
 the run lives in the server's task group, so a client that disconnects
 leaves it running, and posting the same `runId` again streams it again.
+
+Run ids are chosen by clients, so each user has their own namespace of them:
+a `runId` names the caller's run with that id, and another user's run with the
+same id is invisible (it answers like a missing one, as every other id does).
+Posting a runId another user has used therefore starts the caller's own run,
+never streams or resumes theirs; resuming another user's interrupt is a 404
+`{code, message}`. Traces are filed by execution id, so they cannot collide.
+
+Frames that come from a persisted execution event carry `id: <seq>` (on the last
+frame of that event); reconnecting with `Last-Event-ID` (or
+`forwardedProps.afterSeq`) streams the run again from just after it.
 """
 
 from __future__ import annotations
@@ -12,7 +23,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,11 +30,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from engine.errors import AgentloomError, NotFound, ValidationFailed
-from engine.services.agui import safe_trace_name
-from engine.tools import TOOL_CATALOG, list_tools
+from engine.services.agui import goal_graph, parse_ids
 from graph.view import context_for
 from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
 from rest_compat.errors import STATUS_BY_CODE, ApiError
+from rest_compat.operations import execute
 
 router = APIRouter(tags=["AG-UI & agent tools (AgentCraftLab)"])
 VERSION = "1.0.0"
@@ -114,8 +124,12 @@ async def _stream(
             yield encoder.encode(event)
         async with aclosing(services.executions.events(owner_id, execution_id, 0)) as events:
             async for event in events:
-                for out in await mapper.map(event):
-                    yield encoder.encode(out)
+                outs = await mapper.map(event)
+                for i, out in enumerate(outs):
+                    # The id goes on the last frame an event yields: resuming from it
+                    # (`Last-Event-ID`) then repeats none of that event's frames nor skips any.
+                    last = i == len(outs) - 1
+                    yield encoder.encode(out, event.seq if last else None)
                 if mapper.done:
                     return
 
@@ -130,7 +144,6 @@ async def _resume(request: Request, owner_id: str, entries: Any, run_id: str | N
     """Answer the interrupts a `resume` list carries; the execution they belong to."""
     if not isinstance(entries, list):
         raise ApiError(422, "VALIDATION_ERROR", "resume: must be a list")
-    human = _svc(request, "human_input")
     execution_id = None
     for entry in entries:
         parsed = parse_interrupt_id(str((entry or {}).get("interruptId") or ""))
@@ -146,7 +159,12 @@ async def _resume(request: Request, owner_id: str, entries: Any, run_id: str | N
             response = payload
         else:
             response = json.dumps(payload)
-        await human.submit(owner_id, execution_id=execution_id, node_id=node_id, response=response)
+        await execute(
+            request,
+            "mutation($e: ID!, $n: String!, $a: String!) "
+            "{ submitHumanInput(executionId: $e, nodeId: $n, response: $a) }",
+            {"e": execution_id, "n": node_id, "a": response},
+        )
     return execution_id
 
 
@@ -209,7 +227,15 @@ async def _start(
     if props.get("fileId"):
         input_data["fileId"] = str(props["fileId"])
     if goal:
-        nodes, edges = await goal_graph(request, owner_id, props)
+        nodes, edges = await goal_graph(
+            _svc(request, "skills"),
+            owner_id,
+            tools=parse_ids(props.get("tools"), "tools"),
+            skills=parse_ids(props.get("skills"), "skills"),
+            provider=str(props["provider"]) if props.get("provider") else None,
+            model=str(props["model"]) if props.get("model") else None,
+            max_steps=int(props.get("maxSteps") or 0) or None,
+        )
         return await executions.start_graph(
             owner_id, nodes=nodes, edges=edges, input_data=input_data, kind="goal",
             workflow_name="goal", run_id=run_id, thread_id=thread_id,
@@ -236,50 +262,6 @@ async def _start(
     )  # fmt: skip
 
 
-def _ids(raw: Any, field: str) -> list[str]:
-    if raw is None or raw == "":
-        return []
-    if isinstance(raw, str):
-        return [t.strip() for t in raw.split(",") if t.strip()]
-    if isinstance(raw, list) and all(isinstance(t, str) for t in raw):
-        return list(raw)
-    raise ValidationFailed(f"{field} must be a comma-separated list of ids", field=field)
-
-
-async def goal_graph(
-    request: Request, owner_id: str, props: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """start -> agent -> end: the ReAct agent for a goal, with the chosen tools and skills."""
-    tools = _ids(props.get("tools"), "tools")
-    unknown = [t for t in tools if t not in TOOL_CATALOG]
-    if unknown:
-        raise ValidationFailed(f"unknown tools: {', '.join(unknown)}", field="tools")
-    skills = await _svc(request, "skills").resolve(owner_id, _ids(props.get("skills"), "skills"))
-    for skill in skills:
-        tools += [t for t in skill.tools if t not in tools]
-    system = "\n\n".join(s.instructions for s in skills if s.instructions)
-    data: dict[str, Any] = {
-        "provider": str(props.get("provider") or "openai"),
-        "prompt": "{input.input}",
-        "tools": tools,
-        "max_steps": int(props.get("maxSteps") or 8),
-    }
-    if props.get("model"):
-        data["model"] = str(props["model"])
-    if system:
-        data["system"] = system
-    nodes = [
-        {"id": "start", "type": "start", "position": {"x": 0, "y": 0}, "data": {}},
-        {"id": "agent", "type": "agent", "position": {"x": 200, "y": 0}, "data": data},
-        {"id": "end", "type": "end", "position": {"x": 400, "y": 0}, "data": {}},
-    ]
-    edges = [
-        {"id": "e1", "source": "start", "target": "agent"},
-        {"id": "e2", "source": "agent", "target": "end"},
-    ]
-    return nodes, edges
-
-
 @router.post("/ag-ui")
 async def ag_ui(request: Request) -> StreamingResponse:
     return await _start_or_stream(request, goal=False)
@@ -298,21 +280,24 @@ class HumanInputBody(BaseModel):
 
 @router.post("/ag-ui/human-input", response_model=None)
 async def human_input(request: Request, body: HumanInputBody) -> Any:
-    owner_id = await _owner(request)
     try:
-        await _svc(request, "human_input").submit(
-            owner_id, thread_id=body.threadId, run_id=body.runId, response=body.response
+        await execute(
+            request,
+            "mutation($t: String, $r: String, $a: String!) "
+            "{ submitHumanInput(threadId: $t, runId: $r, response: $a) }",
+            {"t": body.threadId, "r": body.runId, "a": body.response},
         )
-    except NotFound:
+    except ApiError as error:
+        if error.code != "NOT_FOUND":
+            raise
         return JSONResponse({"error": "No pending human input for this session"}, status_code=404)
-    except AgentloomError as error:
-        raise _api_error(error) from error
     return {"success": True}
 
 
 @router.get("/api/tools")
-async def tools() -> list[dict[str, Any]]:
-    return [{k: v for k, v in t.describe().items() if k != "parameters"} for t in list_tools()]
+async def tools(request: Request) -> list[dict[str, Any]]:
+    data = await execute(request, "{ tools { id name description category icon } }")
+    return list(data["tools"])
 
 
 class SkillBody(BaseModel):
@@ -324,77 +309,62 @@ class SkillBody(BaseModel):
     tools: list[str] | None = None
 
 
+SKILL_FIELDS = "id name description instructions category icon tools isBuiltin"
+
+
 @router.get("/api/skills")
 async def list_skills(request: Request) -> dict[str, Any]:
-    owner_id = await _owner(request)
-    service = _svc(request, "skills")
+    data = await execute(request, f"{{ skills {{ {SKILL_FIELDS} }} }}")
+    skills = data["skills"]
     return {
-        "builtin": [s.describe() for s in service.builtin()],
-        "custom": [s.describe() for s in await service.custom(owner_id)],
+        "builtin": [s for s in skills if s["isBuiltin"]],
+        "custom": [s for s in skills if not s["isBuiltin"]],
     }
 
 
 @router.post("/api/skills", status_code=201)
 async def create_skill(request: Request, body: SkillBody) -> dict[str, Any]:
-    owner_id = await _owner(request)
-    try:
-        skill = await _svc(request, "skills").create(owner_id, body.model_dump(exclude_none=True))
-    except AgentloomError as error:
-        raise _api_error(error) from error
-    return dict(skill.describe())
+    data = await execute(
+        request,
+        f"mutation($i: SkillInput!) {{ createSkill(input: $i) {{ {SKILL_FIELDS} }} }}",
+        {"i": body.model_dump(exclude_none=True)},
+    )
+    return dict(data["createSkill"])
 
 
 @router.put("/api/skills/{skill_id}")
 async def update_skill(request: Request, skill_id: str, body: SkillBody) -> dict[str, Any]:
-    owner_id = await _owner(request)
-    try:
-        skill = await _svc(request, "skills").update(
-            owner_id, skill_id, body.model_dump(exclude_none=True)
-        )
-    except AgentloomError as error:
-        raise _api_error(error) from error
-    return dict(skill.describe())
+    data = await execute(
+        request,
+        "mutation($id: ID!, $i: SkillInput!) { updateSkill(id: $id, input: $i) "
+        f"{{ {SKILL_FIELDS} }} }}",
+        {"id": skill_id, "i": body.model_dump(exclude_none=True)},
+    )
+    return dict(data["updateSkill"])
 
 
 @router.delete("/api/skills/{skill_id}", status_code=204)
 async def delete_skill(request: Request, skill_id: str) -> None:
-    owner_id = await _owner(request)
-    try:
-        await _svc(request, "skills").delete(owner_id, skill_id)
-    except AgentloomError as error:
-        raise _api_error(error) from error
+    await execute(request, "mutation($id: ID!) { deleteSkill(id: $id) }", {"id": skill_id})
 
 
-async def _trace(request: Request, execution_id: str, run_id: str | None) -> dict[str, Any]:
-    directory: Path = _svc(request, "traces").directory
-    path = directory / f"{safe_trace_name(run_id or execution_id)}.jsonl"
-    if not path.exists():
-        raise ApiError(404, "NOT_FOUND", f"Trace {run_id or execution_id} not found")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return {"runId": run_id or execution_id, "path": str(path), "entries": lines}
+TRACE_FIELDS = "runId path entries"
 
 
 @router.get("/api/traces/latest")
 async def latest_trace(request: Request) -> dict[str, Any]:
-    owner_id = await _owner(request)
-    found = await _svc(request, "run_lookup").latest_run(owner_id)
-    if found is None:
+    data = await execute(request, f"{{ latestTrace {{ {TRACE_FIELDS} }} }}")
+    if data["latestTrace"] is None:
         raise ApiError(404, "NOT_FOUND", "No trace yet")
-    return await _trace(request, *found)
+    return dict(data["latestTrace"])
 
 
 @router.get("/api/traces/{run_id}")
 async def trace(request: Request, run_id: str) -> dict[str, Any]:
-    owner_id = await _owner(request)
-    lookup = _svc(request, "run_lookup")
-    execution_id = await lookup.by_run_id(owner_id, run_id)
-    if execution_id is None:
-        try:
-            execution = await request.app.state.services.executions.get(owner_id, run_id)
-        except NotFound as error:
-            raise ApiError(404, "NOT_FOUND", f"Trace {run_id} not found") from error
-        return await _trace(request, execution.id, execution.run_id)
-    return await _trace(request, execution_id, run_id)
+    data = await execute(
+        request, f"query($r: String!) {{ trace(runId: $r) {{ {TRACE_FIELDS} }} }}", {"r": run_id}
+    )
+    return dict(data["trace"])
 
 
 @router.get("/info")

@@ -232,14 +232,15 @@ class AgUiMapper:
 
 
 class Encoder:
-    """`EventEncoder` output, with no null fields: every frame `data: {...}\\n\\n`."""
+    """`EventEncoder` output, with no null fields: every frame `[id: N\\n]data: {...}\\n\\n`."""
 
     def __init__(self) -> None:
         self._encoder = EventEncoder()
 
-    def encode(self, event: BaseEvent) -> str:
-        frame = self._encoder.encode(event)
-        return frame.replace("\r", "")
+    def encode(self, event: BaseEvent, event_id: int | None = None) -> str:
+        """One frame; with `event_id`, an `id:` line first (the client's `Last-Event-ID`)."""
+        frame = self._encoder.encode(event).replace("\r", "")
+        return frame if event_id is None else f"id: {event_id}\n{frame}"
 
     @property
     def content_type(self) -> str:

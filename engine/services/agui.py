@@ -2,7 +2,13 @@
 
 HumanInputService.submit  -> NotFound when nothing is waiting
 SkillService              -> built-in skills (data) + the owner's own
-TracingSink               -> writes <traces_dir>/<runId or executionId>.jsonl at a run's end
+goal_graph                -> start -> agent -> end for a goal, with checked tools and skills
+TracingSink               -> writes <traces_dir>/<executionId>.jsonl at a run's end
+TraceReader               -> the owner's trace by run id (or execution id), or the latest one
+
+AG-UI run ids are chosen by clients, so they live in a per-user namespace: the
+same run id from two users names two runs, and trace files are named by the
+server's execution id so that one user's run can never overwrite another's trace.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +25,7 @@ import anyio
 from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
 from engine.ports import EventSink
+from engine.services.executions import ExecutionService
 from engine.services.records import new_id
 from engine.skills import BUILTIN_SKILLS, Skill
 from engine.tools.catalog import ToolSpec
@@ -97,6 +105,10 @@ class SkillService:
         self._store = store
         self._tools = tools
 
+    @property
+    def tool_ids(self) -> frozenset[str]:
+        return frozenset(self._tools)
+
     def builtin(self) -> list[Skill]:
         return list(BUILTIN_SKILLS.values())
 
@@ -148,6 +160,62 @@ class SkillService:
             raise NotFound(f"Skill {skill_id} not found")
 
 
+def parse_ids(raw: Any, field: str) -> list[str]:
+    """Tool or skill ids given as a list or as one comma-separated string."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        return [t.strip() for t in raw.split(",") if t.strip()]
+    if isinstance(raw, list) and all(isinstance(t, str) for t in raw):
+        return list(raw)
+    raise ValidationFailed(f"{field} must be a comma-separated list of ids", field=field)
+
+
+async def goal_graph(
+    skill_service: SkillService,
+    owner_id: str,
+    *,
+    tools: list[str],
+    skills: list[str],
+    provider: str | None = None,
+    model: str | None = None,
+    max_steps: int | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """start -> agent -> end: the ReAct agent for a goal, with the chosen tools and skills.
+
+    Unknown tools are a ValidationFailed on `tools`; an unknown (or another user's)
+    skill is NotFound. A skill adds its tools and its instructions to the agent.
+    """
+    tools = list(tools)
+    unknown = [t for t in tools if t not in skill_service.tool_ids]
+    if unknown:
+        raise ValidationFailed(f"unknown tools: {', '.join(unknown)}", field="tools")
+    resolved = await skill_service.resolve(owner_id, skills)
+    for skill in resolved:
+        tools += [t for t in skill.tools if t not in tools]
+    system = "\n\n".join(s.instructions for s in resolved if s.instructions)
+    data: dict[str, Any] = {
+        "provider": provider or "openai",
+        "prompt": "{input.input}",
+        "tools": tools,
+        "max_steps": max_steps or 8,
+    }
+    if model:
+        data["model"] = model
+    if system:
+        data["system"] = system
+    nodes = [
+        {"id": "start", "type": "start", "position": {"x": 0, "y": 0}, "data": {}},
+        {"id": "agent", "type": "agent", "position": {"x": 200, "y": 0}, "data": data},
+        {"id": "end", "type": "end", "position": {"x": 400, "y": 0}, "data": {}},
+    ]
+    edges = [
+        {"id": "e1", "source": "start", "target": "agent"},
+        {"id": "e2", "source": "agent", "target": "end"},
+    ]
+    return nodes, edges
+
+
 class TraceSource(Protocol):
     async def trace_events(self, execution_id: str) -> tuple[str | None, list[ExecutionEvent]]:
         """The execution's run id and its whole persisted event log."""
@@ -173,6 +241,10 @@ def safe_trace_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:200] or "run"
 
 
+def trace_path(directory: Path, execution_id: str) -> Path:
+    return directory / f"{safe_trace_name(execution_id)}.jsonl"
+
+
 class TracingSink:
     """Wraps the run's sink: on the terminal event, writes the run's JSONL trace file."""
 
@@ -190,9 +262,59 @@ class TracingSink:
                 log.exception("could not write the trace of %s", event.execution_id)
 
     async def write(self, execution_id: str) -> Path:
-        run_id, events = await self._source.trace_events(execution_id)
-        path = self.directory / f"{safe_trace_name(run_id or execution_id)}.jsonl"
+        _, events = await self._source.trace_events(execution_id)
+        path = trace_path(self.directory, execution_id)
         text = "".join(trace_line(e) + "\n" for e in events)
         await anyio.Path(self.directory).mkdir(parents=True, exist_ok=True)
         await anyio.Path(path).write_text(text, encoding="utf-8")
         return path
+
+
+@dataclass(kw_only=True)
+class Trace:
+    run_id: str
+    """The run id the client chose, or the execution id when it chose none."""
+    path: str
+    entries: list[str] = field(default_factory=list)
+    """The JSONL lines, one execution event each."""
+
+
+class RunLookup(Protocol):
+    async def by_run_id(self, owner_id: str, run_id: str) -> str | None: ...
+    async def latest_run(self, owner_id: str) -> tuple[str, str | None] | None: ...
+
+
+class TraceReader:
+    """Reads the owner's trace files; another user's run answers like a missing one."""
+
+    def __init__(self, *, lookup: RunLookup, executions: ExecutionService, directory: Path) -> None:
+        self._lookup = lookup
+        self._executions = executions
+        self._directory = directory
+
+    def _read(self, execution_id: str, run_id: str | None) -> Trace | None:
+        path = trace_path(self._directory, execution_id)
+        if not path.exists():
+            return None
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+        return Trace(run_id=run_id or execution_id, path=str(path), entries=lines)
+
+    async def for_run(self, owner_id: str, run_id: str) -> Trace:
+        """By AG-UI run id, else by execution id; NotFound until the run has ended."""
+        execution_id = await self._lookup.by_run_id(owner_id, run_id)
+        found_run_id: str | None = run_id
+        if execution_id is None:
+            try:
+                execution = await self._executions.get(owner_id, run_id)
+            except NotFound as error:
+                raise NotFound(f"Trace {run_id} not found") from error
+            execution_id, found_run_id = execution.id, execution.run_id
+        trace = self._read(execution_id, found_run_id)
+        if trace is None:
+            raise NotFound(f"Trace {run_id} not found")
+        return trace
+
+    async def latest(self, owner_id: str) -> Trace | None:
+        """The trace of the owner's most recently ended run."""
+        found = await self._lookup.latest_run(owner_id)
+        return self._read(*found) if found else None

@@ -58,13 +58,35 @@ def run_input(workflow_json: str, text: str = "hello", **extra: Any) -> dict[str
     return body
 
 
-def sse_events(c: httpx.Client, path: str, body: dict[str, Any]) -> tuple[bytes, list[dict]]:
-    with c.stream("POST", path, json=body, headers={"Accept": "text/event-stream"}) as r:
+def parse_frames(raw: bytes) -> list[tuple[int | None, dict[str, Any]]]:
+    """Each SSE frame's `id` (None when it has none) and its JSON data."""
+    out: list[tuple[int | None, dict[str, Any]]] = []
+    for frame in raw.decode().split("\n\n"):
+        if not frame:
+            continue
+        event_id: int | None = None
+        data = ""
+        for line in frame.split("\n"):
+            if line.startswith("id: "):
+                event_id = int(line[4:])
+            elif line.startswith("data: "):
+                data += line[6:]
+        out.append((event_id, json.loads(data)))
+    return out
+
+
+def sse_raw(
+    c: httpx.Client, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> bytes:
+    headers = {"Accept": "text/event-stream", **(headers or {})}
+    with c.stream("POST", path, json=body, headers=headers) as r:
         assert r.status_code == 200, r.read()
-        raw = b"".join(r.iter_bytes())
-    frames = [f for f in raw.decode().split("\n\n") if f]
-    events = [json.loads(f.removeprefix("data: ")) for f in frames]
-    return raw, events
+        return b"".join(r.iter_bytes())
+
+
+def sse_events(c: httpx.Client, path: str, body: dict[str, Any]) -> tuple[bytes, list[dict]]:
+    raw = sse_raw(c, path, body)
+    return raw, [event for _, event in parse_frames(raw)]
 
 
 def run_js(script: str, *args: str, timeout: float = 60) -> list[dict[str, Any]]:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from typing import Any
 
-from tests.agui.helpers import human_workflow, llm_workflow, run_input, sse_events
+import httpx
+
+from tests.agui.helpers import (
+    human_workflow,
+    llm_workflow,
+    parse_frames,
+    run_input,
+    sse_events,
+    sse_raw,
+)
 from tests.runs.helpers import wait_terminal
 from tests.support.live import LiveServer
 from tests.support.openai_server import FakeOpenAIServer, calculator_rule
@@ -18,7 +29,7 @@ def test_frames_are_lf_only_and_ordered(llm_server: LiveServer) -> None:
     assert b"\r" not in raw
     assert raw.endswith(b"\n\n")
     for frame in raw.split(b"\n\n")[:-1]:
-        assert frame.startswith(b"data: {")
+        assert re.fullmatch(rb"(id: \d+\n)?data: \{[^\n]*\}", frame), frame
     types = [e["type"] for e in events]
     assert types[0] == "RUN_STARTED" and types[1] == "STATE_SNAPSHOT"
     assert types[-1] == "RUN_FINISHED"
@@ -116,6 +127,10 @@ def test_resume_answers_the_interrupt(llm_server: LiveServer) -> None:
         }
         r = o.post("/ag-ui", json=resume)
         assert r.status_code == 404
+        assert r.json() == {
+            "code": "NOT_FOUND",
+            "message": "No pending human input for this session",
+        }
         _, cont = sse_events(c, "/ag-ui", resume)
     types = [e["type"] for e in cont]
     assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED"
@@ -144,3 +159,77 @@ def test_disconnect_leaves_the_run_going(
         done = wait_terminal(c, rows[0]["id"], timeout=30)
     assert done["status"] == "completed"
     assert "eight" in json.dumps(done["output_data"])
+
+
+def test_last_event_id_resumes_without_duplicates(llm_server: LiveServer) -> None:
+    user = llm_server.register()
+    body = run_input(llm_workflow(), "one two three four five six seven eight")
+    with llm_server.client(user["token"]) as c:
+        first = parse_frames(sse_raw(c, "/ag-ui", body))
+        ids = [i for i, _ in first if i is not None]
+        assert ids == sorted(set(ids)) and len(ids) > 5
+        assert first[0][0] is None  # RUN_STARTED is not an execution event
+        contents = [n for n, (_, e) in enumerate(first) if e["type"] == "TEXT_MESSAGE_CONTENT"]
+        cut_at = contents[len(contents) // 2]
+        cut = first[cut_at][0]
+        assert cut is not None
+        raw = sse_raw(c, "/ag-ui", body, {"Last-Event-ID": str(cut)})
+    assert b"\r" not in raw and raw.endswith(b"\n\n")
+    resumed = parse_frames(raw)
+    assert all(i is None or i > cut for i, _ in resumed)
+    types = [e["type"] for _, e in resumed]
+    assert types[0] == "RUN_STARTED" and types[-1] == "RUN_FINISHED"
+    # Before the cut and after it, the text is whole, each token once.
+    full = "".join(e["delta"] for _, e in first if e["type"] == "TEXT_MESSAGE_CONTENT")
+    before = "".join(
+        e["delta"] for _, e in first[: cut_at + 1] if e["type"] == "TEXT_MESSAGE_CONTENT"
+    )
+    after = "".join(e["delta"] for _, e in resumed if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert before + after == full == "Summary: one two three four five six seven eight"
+    # The open message is re-announced (same id) so the resumed stream is valid on its own.
+    message_id = first[cut_at][1]["messageId"]
+    start = next(e for _, e in resumed if e["type"] == "TEXT_MESSAGE_START")
+    assert start["messageId"] == message_id
+    assert types.count("TEXT_MESSAGE_START") == types.count("TEXT_MESSAGE_END") == 1
+    # Resuming at the very end repeats nothing but the run's frame.
+    with llm_server.client(user["token"]) as c:
+        tail = parse_frames(sse_raw(c, "/ag-ui", body, {"Last-Event-ID": str(ids[-1])}))
+    assert [e["type"] for _, e in tail] == ["RUN_STARTED", "STATE_SNAPSHOT", "RUN_FINISHED"]
+
+
+def trace_of(c: httpx.Client, run_id: str) -> dict[str, Any]:
+    """The run's trace, once written (just after the run's last event)."""
+    deadline = time.monotonic() + 5
+    while True:
+        r = c.get(f"/api/traces/{run_id}")
+        if r.status_code == 200 or time.monotonic() > deadline:
+            assert r.status_code == 200, r.text
+            body: dict[str, Any] = r.json()
+            return body
+        time.sleep(0.05)
+
+
+def test_run_ids_are_per_user(llm_server: LiveServer) -> None:
+    """The same client-chosen runId from another user starts that user's own run."""
+    user, other = llm_server.register(), llm_server.register()
+    body = run_input(llm_workflow(), "mine")
+    theirs = {**body, "messages": [{"id": "m1", "role": "user", "content": "theirs"}]}
+    with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
+        _, mine = sse_events(c, "/ag-ui", body)
+        _, other_run = sse_events(o, "/ag-ui", theirs)
+        _, again = sse_events(c, "/ag-ui", body)
+        text = [
+            "".join(e["delta"] for e in run if e["type"] == "TEXT_MESSAGE_CONTENT")
+            for run in (mine, other_run, again)
+        ]
+        assert text == ["Summary: mine", "Summary: theirs", "Summary: mine"]
+        assert mine[1]["snapshot"]["executionId"] == again[1]["snapshot"]["executionId"]
+        assert mine[1]["snapshot"]["executionId"] != other_run[1]["snapshot"]["executionId"]
+        # each user's trace under that runId is their own run
+        mine_trace = trace_of(c, body["runId"])
+        their_trace = trace_of(o, body["runId"])
+    assert mine_trace["path"] != their_trace["path"]
+    assert "mine" in "".join(mine_trace["entries"]) and "theirs" not in "".join(
+        mine_trace["entries"]
+    )
+    assert "theirs" in "".join(their_trace["entries"])

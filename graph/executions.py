@@ -160,16 +160,17 @@ class ExecutionQueryRoot:
         search: str | None = None,
     ) -> list[ExecutionType]:
         owner = await info.context.user_id()
+        viewer = await info.context.viewer()
         query = ExecutionQuery(
+            only_workflow_ids=viewer.scoped_workflow_ids,
             skip=skip,
             limit=limit,
             workflow_id=workflow_id,
             status=status or None,
             search=search or None,
         )
-        viewer = await info.context.viewer()
         found = await info.context.services.executions.list(owner, query)
-        return [ExecutionType.of(e) for e in found if viewer.may_see_workflow(e.workflow_id)]
+        return [ExecutionType.of(e) for e in found]
 
     @strawberry.field
     async def execution_logs(

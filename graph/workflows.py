@@ -212,7 +212,9 @@ class WorkflowQueryRoot:
         sort_order: str = "desc",
     ) -> list[WorkflowType]:
         owner = await info.context.user_id()
+        viewer = await info.context.viewer()
         query = WorkflowQuery(
+            only_ids=viewer.scoped_workflow_ids,
             skip=skip,
             limit=limit,
             search=search or None,
@@ -221,8 +223,7 @@ class WorkflowQueryRoot:
             sort_order=sort_order,  # type: ignore[arg-type]
         )
         found = await info.context.services.workflows.list(owner, query)
-        viewer = await info.context.viewer()
-        return [WorkflowType.of(w) for w in found if viewer.may_see_workflow(w.id)]
+        return [WorkflowType.of(w) for w in found]
 
     @strawberry.field
     async def workflow_versions(

@@ -50,6 +50,11 @@ class MongoExecutionStore:
         criteria: dict[str, Any] = {"owner_id": owner_id}
         if query.workflow_id:
             criteria["workflow_id"] = query.workflow_id
+        if query.only_workflow_ids is not None:
+            allowed = sorted(query.only_workflow_ids)
+            criteria["workflow_id"] = (
+                query.workflow_id if query.workflow_id in allowed else {"$in": allowed}
+            )
         if query.status:
             criteria["status"] = query.status
         if query.search:

@@ -75,6 +75,8 @@ class MongoWorkflowStore:
 
     async def find(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
         criteria: dict[str, Any] = {"owner_id": owner_id}
+        if query.only_ids is not None:
+            criteria["_id"] = {"$in": sorted(query.only_ids)}
         if query.status:
             criteria["status"] = query.status
         if query.search:

@@ -79,6 +79,8 @@ class WorkflowQuery:
     status: str | None = None
     sort_by: SortField = "created_at"
     sort_order: Literal["asc", "desc"] = "desc"
+    only_ids: frozenset[str] | None = None
+    """A scoped API key's workflows: the query never returns others (so pages stay full)."""
 
 
 @dataclass(kw_only=True)
@@ -134,6 +136,8 @@ class ExecutionQuery:
     workflow_id: str | None = None
     status: str | None = None
     search: str | None = None
+    only_workflow_ids: frozenset[str] | None = None
+    """A scoped API key's workflows: only their executions are listed."""
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.api.test_workflows_v1 import SEED_EXAMPLE
 from tests.runs.helpers import chain, create_workflow, node, wait_terminal
 from tests.support.live import LiveServer
@@ -168,19 +170,18 @@ def test_cancel_mid_run(llm_server: LiveServer, openai_server: FakeOpenAIServer)
         wf = c.post("/api/v1/workflows", json=SEED_EXAMPLE).json()
         eid = c.post(
             f"/api/v1/workflows/{wf['id']}/execute",
-            json={"input_data": {"input": "a b c d e f g h i j k l m n o p"}},
+            json={"input_data": {"input": " ".join(f"w{i}" for i in range(60))}},
         ).json()["id"]
         deadline = 50
         while (
             c.get(f"/api/v1/executions/{eid}/status").json()["current_node"] != "llm-1" and deadline
         ):
             deadline -= 1
-            import time
-
             time.sleep(0.1)
+        assert deadline, "the run never reached llm-1"
         r = c.post(f"/api/v1/executions/{eid}/cancel")
         assert r.status_code == 200
-        assert r.json()["status"] == "cancelled"
+        assert r.json()["status"] == "cancelled", r.json()
         logs = c.get(f"/api/v1/execution-logs/executions/{eid}").json()["logs"]
         assert logs[-1]["message"].startswith("Run cancelled")
         assert c.get(f"/api/v1/executions/{eid}").json()["status"] == "cancelled"

@@ -335,7 +335,7 @@ class ExecutionService:
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._keep_lease, execution.id)
-                result = await self._runner.run(request)
+                await self._runner.run(request)
                 tg.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -353,17 +353,7 @@ class ExecutionService:
             )
             await self._close_log(execution.id, "internal error")
             return
-        fields: dict[str, Any] = {
-            "status": result.status,
-            "output_data": result.output,
-            "error": result.error,
-            "usage": result.usage,
-            "execution_time": result.execution_time_ms,
-            "finished_at": utcnow(),
-        }
-        if result.status == "completed":
-            fields["progress"] = 100
-        await self._executions.finish(execution.id, **fields)
+        # The final status was recorded by the sink with the terminal event (final_fields).
 
     async def _keep_lease(self, execution_id: str) -> None:
         while True:

@@ -41,59 +41,28 @@ def _run_seed(server: LiveServer, token: str) -> str:
         return r.json()["id"]
 
 
-def transport_ws(
-    server: LiveServer, token: str, eid: str, after: int, stop: int | None = None
+# The two WebSocket protocols differ only in their message names.
+WS_PROTOCOLS = {
+    "graphql-transport-ws": {"subscribe": "subscribe", "next": "next"},
+    "graphql-ws": {"subscribe": "start", "next": "data"},
+}
+
+
+def _websocket(
+    protocol: str, server: LiveServer, token: str, eid: str, after: int, stop: int | None
 ) -> list[dict]:
+    names = WS_PROTOCOLS[protocol]
     events: list[dict] = []
-    with connect(f"{server.ws_url}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+    with connect(f"{server.ws_url}/graphql", subprotocols=[protocol]) as ws:
         ws.send(
             json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
         )
         assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-        ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": eid, "after": after}},
-                }
-            )
-        )
+        payload = {"query": SUBSCRIPTION, "variables": {"id": eid, "after": after}}
+        ws.send(json.dumps({"id": "1", "type": names["subscribe"], "payload": payload}))
         while True:
             msg = json.loads(ws.recv(timeout=20))
-            if msg["type"] == "next":
-                if msg["payload"].get("errors"):
-                    return [{"error": msg["payload"]["errors"][0]}]
-                events.append(msg["payload"]["data"]["executionEvents"])
-                if stop is not None and len(events) >= stop:
-                    return events
-            elif msg["type"] == "error":
-                return [{"error": msg["payload"][0]}]
-            elif msg["type"] == "complete":
-                return events
-
-
-def legacy_ws(
-    server: LiveServer, token: str, eid: str, after: int, stop: int | None = None
-) -> list[dict]:
-    events: list[dict] = []
-    with connect(f"{server.ws_url}/graphql", subprotocols=["graphql-ws"]) as ws:
-        ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-        ws.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "start",
-                    "payload": {"query": SUBSCRIPTION, "variables": {"id": eid, "after": after}},
-                }
-            )
-        )
-        while True:
-            msg = json.loads(ws.recv(timeout=20))
-            if msg["type"] == "data":
+            if msg["type"] == names["next"]:
                 if msg["payload"].get("errors"):
                     return [{"error": msg["payload"]["errors"][0]}]
                 events.append(msg["payload"]["data"]["executionEvents"])
@@ -103,6 +72,18 @@ def legacy_ws(
                 return [{"error": msg["payload"]}]
             elif msg["type"] == "complete":
                 return events
+
+
+def transport_ws(
+    server: LiveServer, token: str, eid: str, after: int, stop: int | None = None
+) -> list[dict]:
+    return _websocket("graphql-transport-ws", server, token, eid, after, stop)
+
+
+def legacy_ws(
+    server: LiveServer, token: str, eid: str, after: int, stop: int | None = None
+) -> list[dict]:
+    return _websocket("graphql-ws", server, token, eid, after, stop)
 
 
 def graphql_sse(

@@ -8,10 +8,12 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from engine.errors import NotFound
 from engine.events import ExecutionEvent
 from engine.services.logs import summarize
 from engine.services.records import Execution, ExecutionQuery, LogEntry, LogQuery
 from graph.context import Context
+from graph.workflows import WorkflowType
 
 Info = strawberry.Info[Context, None]
 
@@ -40,6 +42,17 @@ class ExecutionType:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    @strawberry.field(description="The workflow this run came from (null once deleted).")
+    async def workflow(self, info: Info) -> WorkflowType | None:
+        if self.workflow_id is None:
+            return None
+        owner = await info.context.user_id()
+        try:
+            found = await info.context.services.workflows.get(owner, self.workflow_id)
+        except NotFound:
+            return None
+        return WorkflowType.of(found)
 
     @classmethod
     def of(cls, e: Execution) -> ExecutionType:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from engine.services.records import Template, Workflow, WorkflowQuery, WorkflowVersion
+from engine.services.records import (
+    ExecutionQuery,
+    Template,
+    Workflow,
+    WorkflowQuery,
+    WorkflowVersion,
+)
 from graph.context import Context
+
+if TYPE_CHECKING:
+    from graph.executions import ExecutionType
 
 Info = strawberry.Info[Context, None]
 
@@ -38,6 +47,17 @@ class WorkflowType:
     @strawberry.field(description="The graph as a JSON string (seed 003's workflowJson).")
     def workflow_json(self) -> str:
         return workflow_json(self.nodes, self.edges)  # type: ignore[arg-type]
+
+    @strawberry.field(description="This workflow's executions, newest first.")
+    async def executions(
+        self, info: strawberry.Info[Context, None], limit: int = 20
+    ) -> list[Annotated[ExecutionType, strawberry.lazy("graph.executions")]]:
+        from graph.executions import ExecutionType
+
+        owner = await info.context.user_id()
+        query = ExecutionQuery(workflow_id=self.id, limit=limit)
+        found = await info.context.services.executions.list(owner, query)
+        return [ExecutionType.of(e) for e in found]
 
     @classmethod
     def of(cls, wf: Workflow) -> WorkflowType:

@@ -91,6 +91,38 @@ def test_depth_alias_and_token_limits(server: LiveServer) -> None:
         assert r["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
+def test_depth_limit_and_nested_fields(server: LiveServer) -> None:
+    user = server.register()
+    with server.client(user["token"]) as c:
+        wf = c.post(
+            "/api/v1/workflows",
+            json={
+                **SEED_EXAMPLE,
+                "nodes": SEED_EXAMPLE["nodes"][:1] + SEED_EXAMPLE["nodes"][2:],
+                "edges": [{"id": "e", "source": "start-1", "target": "end-1"}],
+            },
+        ).json()
+        eid = c.post(f"/api/v1/workflows/{wf['id']}/execute", json={"input_data": {}}).json()["id"]
+        shallow = "query($id: ID!) { workflow(id: $id) { executions { id workflow { name } } } }"
+        r = c.post("/graphql", json={"query": shallow, "variables": {"id": wf["id"]}}).json()
+        assert r["data"]["workflow"]["executions"] == [
+            {"id": eid, "workflow": {"name": SEED_EXAMPLE["name"]}}
+        ]
+        deep = "name"
+        for _ in range(6):
+            deep = f"executions {{ workflow {{ {deep} }} }}"
+        r = c.post(
+            "/graphql",
+            json={
+                "query": f"query($id: ID!) {{ workflow(id: $id) {{ {deep} }} }}",
+                "variables": {"id": wf["id"]},
+            },
+        ).json()
+        assert r.get("data") is None
+        assert "exceeds maximum operation depth" in r["errors"][0]["message"]
+        assert r["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
 def test_graphiql_on_get_for_browsers(server: LiveServer) -> None:
     with server.client() as c:
         r = c.get("/graphql", headers={"Accept": "text/html"})

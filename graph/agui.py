@@ -8,8 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from engine.services.agui import (
+    AgentRun,
+    AgentRunRequest,
+    AgentRunService,
+    GoalOptions,
     HumanInputService,
     SkillService,
     Trace,
@@ -42,6 +47,113 @@ def _traces(info: Info) -> TraceReader:
         executions=info.context.services.executions,
         directory=extra["traces"].directory,
     )
+
+
+def _runs(info: Info) -> AgentRunService:
+    services = info.context.services
+    return AgentRunService(
+        executions=services.executions,
+        skills=_skills(info),
+        human=_human(info),
+        lookup=services.extra["run_lookup"],
+    )
+
+
+async def _agent_run(info: Info, request: AgentRunRequest) -> AgentRunType:
+    owner = await info.context.user_id()
+    run = await _runs(info).run(owner, request, may_start=info.context.check_workflow_scope)
+    await info.context.check_execution_scope(run.execution.id)
+    return AgentRunType.of(run)
+
+
+@strawberry.type(name="AgentRun")
+class AgentRunType:
+    execution: ExecutionType
+    run_id: str = strawberry.field(description="The client's run id, else the execution id.")
+    thread_id: str
+    resume_after_seq: int = strawberry.field(
+        description="For a resume with a runId: the seq of the interrupt it answered "
+        "(follow `executionEvents` from there); 0 otherwise."
+    )
+
+    @classmethod
+    def of(cls, r: AgentRun) -> AgentRunType:
+        return cls(
+            execution=ExecutionType.of(r.execution),
+            run_id=r.run_id,
+            thread_id=r.thread_id,
+            resume_after_seq=r.resume_after_seq,
+        )
+
+
+@strawberry.input(
+    description="An AG-UI run: runs a saved workflow (workflowId) or an inline one "
+    "(workflowJson) on the messages; a runId the caller has used already names that run."
+)
+class AgentRunInput:
+    run_id: str | None = None
+    thread_id: str | None = None
+    messages: JSON | None = strawberry.field(
+        default=None, description="AG-UI messages; the last user message is the run's `input`."
+    )
+    workflow_json: str | None = None
+    workflow_id: strawberry.ID | None = None
+    file_id: str | None = None
+    resume: JSON | None = strawberry.field(
+        default=None, description="AG-UI resume entries `{interruptId, status, payload}`."
+    )
+
+    def request(self) -> AgentRunRequest:
+        return AgentRunRequest(
+            run_id=self.run_id or None,
+            thread_id=self.thread_id or None,
+            messages=self.messages,
+            workflow_json=self.workflow_json,
+            workflow_id=str(self.workflow_id) if self.workflow_id else None,
+            file_id=self.file_id or None,
+            resume=self.resume,
+        )
+
+
+@strawberry.input(
+    description="An AG-UI goal run: a ReAct agent with the given tools and skills "
+    "works on the messages (or on `goal` when there are none)."
+)
+class GoalRunInput:
+    run_id: str | None = None
+    thread_id: str | None = None
+    messages: JSON | None = None
+    goal: str | None = None
+    file_id: str | None = None
+    resume: JSON | None = None
+    tools: JSON | None = strawberry.field(
+        default=None, description="Tool ids: a list or one comma-separated string."
+    )
+    skills: JSON | None = strawberry.field(
+        default=None, description="Skill ids: a list or one comma-separated string."
+    )
+    provider: str | None = None
+    model: str | None = None
+    max_steps: int | None = None
+
+    def request(self) -> AgentRunRequest:
+        messages = self.messages
+        if not messages and self.goal:
+            messages = [{"role": "user", "content": self.goal}]
+        return AgentRunRequest(
+            run_id=self.run_id or None,
+            thread_id=self.thread_id or None,
+            messages=messages,
+            file_id=self.file_id or None,
+            resume=self.resume,
+            goal=GoalOptions(
+                tools=self.tools,
+                skills=self.skills,
+                provider=self.provider or None,
+                model=self.model or None,
+                max_steps=self.max_steps or None,
+            ),
+        )
 
 
 @strawberry.type(name="Tool")
@@ -130,6 +242,18 @@ class AgUiQueryRoot:
         owner = await info.context.user_id()
         return TraceType.of(await _traces(info).for_run(owner, run_id))
 
+    @strawberry.field(
+        description="Whether the human-input request of this node of the caller's run "
+        "has been answered."
+    )
+    async def human_input_answered(
+        self, info: Info, execution_id: strawberry.ID, node_id: str
+    ) -> bool:
+        owner = await info.context.user_id()
+        await info.context.check_execution_scope(execution_id)
+        await info.context.services.executions.get(owner, execution_id)
+        return await _human(info).is_answered(execution_id, node_id)
+
     @strawberry.field(description="The trace of the caller's most recently ended run.")
     async def latest_trace(self, info: Info) -> TraceType | None:
         owner = await info.context.user_id()
@@ -178,6 +302,19 @@ class AgUiMutationRoot:
             node_id=node_id,
         )
         return True
+
+    @strawberry.mutation(
+        description="Start an AG-UI run, or find the caller's run with this runId (streaming "
+        "it again), or answer its interrupts (`resume`); follow it with `executionEvents`."
+    )
+    async def start_agent_run(self, info: Info, input: AgentRunInput) -> AgentRunType:
+        return await _agent_run(info, input.request())
+
+    @strawberry.mutation(
+        description="`startAgentRun` for a goal: a ReAct agent with the given tools and skills."
+    )
+    async def start_goal_run(self, info: Info, input: GoalRunInput) -> AgentRunType:
+        return await _agent_run(info, input.request())
 
     @strawberry.mutation(
         description="Start a ReAct agent on a goal with the given tools and skills; "

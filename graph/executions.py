@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 
 import strawberry
@@ -242,5 +243,8 @@ class ExecutionSubscriptionRoot:
     ) -> AsyncGenerator[ExecutionEventType, None]:
         owner = await info.context.user_id()
         await info.context.check_execution_scope(execution_id)
-        async for event in info.context.services.executions.events(owner, execution_id, after_seq):
-            yield ExecutionEventType.of(event)
+        events = info.context.services.executions.events(owner, execution_id, after_seq)
+        # Closed here when a subscriber stops early, in the task that iterated it.
+        async with aclosing(events):
+            async for event in events:
+                yield ExecutionEventType.of(event)

@@ -1,8 +1,9 @@
 """Seed 003 chat-client endpoints: AG-UI SSE (`/ag-ui`, `/ag-ui/goal`, `/ag-ui/human-input`),
 the tool catalog, skills, traces and `/info`.
 
-The stream is a view of the execution's event log (`ExecutionService.events`);
-the run lives in the server's task group, so a client that disconnects
+`/ag-ui` and `/ag-ui/goal` run the `startAgentRun` / `startGoalRun` mutations as
+the caller (start, find the caller's run by `runId`, or answer a `resume`), then
+stream by subscribing to `executionEvents` with the same context; the run lives in the server's task group, so a client that disconnects
 leaves it running, and posting the same `runId` again streams it again.
 
 Run ids are chosen by clients, so each user has their own namespace of them:
@@ -20,19 +21,20 @@ frame of that event); reconnecting with `Last-Event-ID` (or
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+from ag_ui.core import RunErrorEvent
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from graphql import ExecutionResult, GraphQLError
 from pydantic import BaseModel
 
-from engine.errors import AgentloomError, NotFound, ValidationFailed
-from engine.services.agui import goal_graph, parse_ids
+from engine.errors import AgentloomError
+from graph.context import Context
 from graph.view import context_for
-from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
+from rest_compat.agui_stream import AgUiMapper, Encoder
 from rest_compat.errors import STATUS_BY_CODE, ApiError
 from rest_compat.operations import execute
 
@@ -54,6 +56,16 @@ ENDPOINTS = [
 ]
 
 
+RUN_FIELDS = "runId threadId resumeAfterSeq execution { id inputData }"
+START_AGENT_RUN = f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN_FIELDS} }} }}"
+START_GOAL_RUN = f"mutation($i: GoalRunInput!) {{ startGoalRun(input: $i) {{ {RUN_FIELDS} }} }}"
+EVENTS = (
+    "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after) "
+    "{ seq type nodeId timestamp data } }"
+)
+ANSWERED = "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, nodeId: $n) }"
+
+
 def _api_error(error: AgentloomError) -> ApiError:
     message = str(error)
     if error.field and error.field not in message:
@@ -61,15 +73,11 @@ def _api_error(error: AgentloomError) -> ApiError:
     return ApiError(STATUS_BY_CODE.get(error.code, 500), error.code, message)
 
 
-async def _owner(request: Request) -> str:
+async def _authenticate(context: Context) -> None:
     try:
-        return await context_for(request.app.state.services, request).user_id()
+        await context.user_id()
     except AgentloomError as error:
         raise _api_error(error) from error
-
-
-def _svc(request: Request, name: str) -> Any:
-    return request.app.state.services.extra[name]
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -82,19 +90,6 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _last_user_text(messages: Any) -> str:
-    if not isinstance(messages, list):
-        return ""
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
 def _after_seq(request: Request, props: dict[str, Any]) -> int:
     raw = request.headers.get("last-event-id") or props.get("afterSeq") or 0
     try:
@@ -103,33 +98,93 @@ def _after_seq(request: Request, props: dict[str, Any]) -> int:
         raise ApiError(422, "VALIDATION_ERROR", "afterSeq: must be an integer") from error
 
 
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _run_input(body: dict[str, Any], props: dict[str, Any], goal: bool) -> dict[str, Any]:
+    """The `AgentRunInput` / `GoalRunInput` an AG-UI request body asks for."""
+    fields: dict[str, Any] = {
+        "runId": _text(body.get("runId")),
+        "threadId": _text(body.get("threadId")),
+        "messages": body.get("messages"),
+        "fileId": _text(props.get("fileId")),
+        "resume": body.get("resume") or None,
+    }
+    if goal:
+        try:
+            max_steps = int(props.get("maxSteps") or 0) or None
+        except (TypeError, ValueError) as error:
+            raise ApiError(422, "VALIDATION_ERROR", "maxSteps: must be an integer") from error
+        fields |= {
+            "tools": props.get("tools"),
+            "skills": props.get("skills"),
+            "provider": _text(props.get("provider")),
+            "model": _text(props.get("model")),
+            "maxSteps": max_steps,
+        }
+    else:
+        raw = props.get("workflowJson")
+        fields |= {
+            "workflowId": _text(props.get("workflowId")),
+            "workflowJson": (raw if isinstance(raw, str) else json.dumps(raw)) if raw else None,
+        }
+    return fields
+
+
+def _error_frame(encoder: Encoder, error: GraphQLError | None) -> str:
+    if error is None:
+        return encoder.encode(RunErrorEvent(message="could not follow the run", code="INTERNAL"))
+    code = str((error.extensions or {}).get("code") or "INTERNAL_ERROR")
+    return encoder.encode(RunErrorEvent(message=error.message, code=code))
+
+
 async def _stream(
-    request: Request, owner_id: str, execution_id: str, thread_id: str, run_id: str, after: int
+    request: Request, context: Context, run: dict[str, Any], after: int
 ) -> StreamingResponse:
-    services = request.app.state.services
-    execution = await services.executions.get(owner_id, execution_id)
-    human = _svc(request, "human_input")
+    schema = request.app.state.schema
+    execution = run["execution"]
+    execution_id = str(execution["id"])
+
+    async def answered(execution_id: str, node_id: str) -> bool:
+        result = await schema.execute(
+            ANSWERED, variable_values={"e": execution_id, "n": node_id}, context_value=context
+        )
+        return bool(result.data and result.data["humanInputAnswered"])
+
     mapper = AgUiMapper(
-        thread_id=thread_id,
-        run_id=run_id,
+        thread_id=run["threadId"],
+        run_id=run["runId"],
         execution_id=execution_id,
-        input_data=execution.input_data,
+        input_data=execution["inputData"],
         after_seq=after,
-        answered=human.is_answered,
+        answered=answered,
     )
     encoder = Encoder()
 
     async def frames() -> AsyncIterator[str]:
         for event in mapper.start():
             yield encoder.encode(event)
-        async with aclosing(services.executions.events(owner_id, execution_id, 0)) as events:
-            async for event in events:
+        # Subscribed inside the response's task, which iterates it. The mapper rebuilds
+        # its state from the whole log, so the subscription starts at 0.
+        stream = await schema.subscribe(
+            EVENTS, variable_values={"id": execution_id, "after": 0}, context_value=context
+        )
+        if isinstance(stream, ExecutionResult):
+            yield _error_frame(encoder, stream.errors[0] if stream.errors else None)
+            return
+        async with aclosing(stream) as results:
+            async for result in results:
+                if result.errors:
+                    yield _error_frame(encoder, result.errors[0])
+                    return
+                event = result.data["executionEvents"]
                 outs = await mapper.map(event)
                 for i, out in enumerate(outs):
                     # The id goes on the last frame an event yields: resuming from it
                     # (`Last-Event-ID`) then repeats none of that event's frames nor skips any.
                     last = i == len(outs) - 1
-                    yield encoder.encode(out, event.seq if last else None)
+                    yield encoder.encode(out, event["seq"] if last else None)
                 if mapper.done:
                     return
 
@@ -140,126 +195,24 @@ async def _stream(
     )
 
 
-async def _resume(request: Request, owner_id: str, entries: Any, run_id: str | None) -> str | None:
-    """Answer the interrupts a `resume` list carries; the execution they belong to."""
-    if not isinstance(entries, list):
-        raise ApiError(422, "VALIDATION_ERROR", "resume: must be a list")
-    execution_id = None
-    for entry in entries:
-        parsed = parse_interrupt_id(str((entry or {}).get("interruptId") or ""))
-        if parsed is None:
-            raise ApiError(404, "NOT_FOUND", "No pending human input for this session")
-        execution_id, node_id = parsed
-        payload = entry.get("payload")
-        if entry.get("status") == "cancelled":
-            response = ""
-        elif isinstance(payload, dict) and isinstance(payload.get("response"), str):
-            response = payload["response"]
-        elif isinstance(payload, str):
-            response = payload
-        else:
-            response = json.dumps(payload)
-        await execute(
-            request,
-            "mutation($e: ID!, $n: String!, $a: String!) "
-            "{ submitHumanInput(executionId: $e, nodeId: $n, response: $a) }",
-            {"e": execution_id, "n": node_id, "a": response},
-        )
-    return execution_id
-
-
-async def _run_for(request: Request, owner_id: str, run_id: str) -> str | None:
-    return await _svc(request, "run_lookup").by_run_id(owner_id, run_id)
-
-
 async def _start_or_stream(request: Request, goal: bool) -> StreamingResponse:
-    owner_id = await _owner(request)
+    """Run `startAgentRun`/`startGoalRun` as the caller, then stream `executionEvents`."""
+    context = context_for(request.app.state.services, request)
+    await _authenticate(context)
     body = await _body(request)
-    thread_id = str(body.get("threadId") or "") or f"thread-{uuid.uuid4().hex}"
-    run_id = str(body.get("runId") or "") or None
     props = body.get("forwardedProps") or {}
     if not isinstance(props, dict):
         raise ApiError(422, "VALIDATION_ERROR", "forwardedProps: must be an object")
     after = _after_seq(request, props)
-    try:
-        execution_id = None
-        if body.get("resume"):
-            execution_id = await _resume(request, owner_id, body["resume"], run_id)
-        if execution_id is None and run_id:
-            execution_id = await _run_for(request, owner_id, run_id)
-        if execution_id is None:
-            execution = await _start(request, owner_id, body, props, thread_id, run_id, goal)
-            execution_id = execution.id
-        if run_id is None:
-            run_id = execution_id
-        elif body.get("resume") and after == 0:
-            after = await _interrupt_seq(request, owner_id, execution_id, body["resume"])
-        return await _stream(request, owner_id, execution_id, thread_id, run_id, after)
-    except AgentloomError as error:
-        if isinstance(error, NotFound) and body.get("resume"):
-            raise ApiError(404, "NOT_FOUND", "No pending human input for this session") from error
-        raise _api_error(error) from error
-
-
-async def _interrupt_seq(request: Request, owner_id: str, execution_id: str, entries: Any) -> int:
-    """Where a resumed stream picks up: at the interrupt it answers."""
-    nodes = {p[1] for e in entries if (p := parse_interrupt_id(str(e.get("interruptId"))))}
-    _, events = await _svc(request, "run_lookup").trace_events(execution_id)
-    seq = 0
-    for event in events:
-        if event.type == "human_input_requested" and event.node_id in nodes:
-            seq = event.seq
-    return seq
-
-
-async def _start(
-    request: Request,
-    owner_id: str,
-    body: dict[str, Any],
-    props: dict[str, Any],
-    thread_id: str,
-    run_id: str | None,
-    goal: bool,
-) -> Any:
-    executions = request.app.state.services.executions
-    text = _last_user_text(body.get("messages"))
-    input_data: dict[str, Any] = {"input": text, "messages": body.get("messages") or []}
-    if props.get("fileId"):
-        input_data["fileId"] = str(props["fileId"])
-    if goal:
-        nodes, edges = await goal_graph(
-            _svc(request, "skills"),
-            owner_id,
-            tools=parse_ids(props.get("tools"), "tools"),
-            skills=parse_ids(props.get("skills"), "skills"),
-            provider=str(props["provider"]) if props.get("provider") else None,
-            model=str(props["model"]) if props.get("model") else None,
-            max_steps=int(props.get("maxSteps") or 0) or None,
-        )
-        return await executions.start_graph(
-            owner_id, nodes=nodes, edges=edges, input_data=input_data, kind="goal",
-            workflow_name="goal", run_id=run_id, thread_id=thread_id,
-        )  # fmt: skip
-    if props.get("workflowId"):
-        return await executions.start(
-            owner_id, str(props["workflowId"]), input_data, run_id=run_id, thread_id=thread_id
-        )
-    raw = props.get("workflowJson")
-    if not raw:
-        raise ValidationFailed(
-            "forwardedProps.workflowJson or forwardedProps.workflowId is required",
-            field="forwardedProps",
-        )
-    try:
-        graph = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError as error:
-        raise ValidationFailed("workflowJson is not valid JSON", field="workflowJson") from error
-    if not isinstance(graph, dict):
-        raise ValidationFailed("workflowJson must be an object", field="workflowJson")
-    return await executions.start_graph(
-        owner_id, nodes=graph.get("nodes") or [], edges=graph.get("edges") or [],
-        input_data=input_data, kind="ag-ui", run_id=run_id, thread_id=thread_id,
-    )  # fmt: skip
+    result = await request.app.state.schema.execute(
+        START_GOAL_RUN if goal else START_AGENT_RUN,
+        variable_values={"i": _run_input(body, props, goal)},
+        context_value=context,
+    )
+    if result.errors:
+        raise ApiError.from_graphql(result.errors[0])
+    run = result.data["startGoalRun" if goal else "startAgentRun"]
+    return await _stream(request, context, run, after or run["resumeAfterSeq"])
 
 
 @router.post("/ag-ui")

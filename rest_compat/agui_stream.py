@@ -1,6 +1,6 @@
 """Execution events -> AG-UI events, in the order `@ag-ui/client` enforces.
 
-One mapper per stream. Events at or before `after_seq` only rebuild state
+One mapper per stream; it consumes the `executionEvents` subscription's items. Events at or before `after_seq` only rebuild state
 (open steps, the streaming message, node outputs); when the stream crosses
 that point it re-announces what is open, so a resumed stream is valid on its own.
 """
@@ -33,19 +33,15 @@ from ag_ui.core import (
 )
 from ag_ui.encoder import EventEncoder
 
-from engine.events import ExecutionEvent
+from engine.services.agui import parse_interrupt_id
 
+__all__ = ["AgUiMapper", "Encoder", "interrupt_id", "parse_interrupt_id"]
 PROTOCOL_VERSION = "1.0.0"
 Answered = Callable[[str, str], Awaitable[bool]]
 
 
 def interrupt_id(execution_id: str, node_id: str) -> str:
     return f"{execution_id}:{node_id}"
-
-
-def parse_interrupt_id(value: str) -> tuple[str, str] | None:
-    execution_id, sep, node_id = value.partition(":")
-    return (execution_id, node_id) if sep and execution_id and node_id else None
 
 
 def _pointer(key: str) -> str:
@@ -117,19 +113,22 @@ class AgUiMapper:
             out.append(StepFinishedEvent(step_name=node_id))
         return out
 
-    async def map(self, event: ExecutionEvent) -> list[BaseEvent]:
-        """The AG-UI events for one execution event (none while replaying old ones)."""
-        live = event.seq > self.after_seq
-        terminal = event.type in ("run_finished", "run_failed", "run_cancelled")
+    async def map(self, event: dict[str, Any]) -> list[BaseEvent]:
+        """The AG-UI events for one `executionEvents` item (none while replaying old ones).
+
+        `event` is the subscription's dict: `seq`, `type`, `nodeId`, `data`.
+        """
+        live = event["seq"] > self.after_seq
+        terminal = event["type"] in ("run_finished", "run_failed", "run_cancelled")
         out: list[BaseEvent] = []
         if (live or terminal) and not self._announced:
             out += self._announce()
         out += await self._map(event, live)
         return out if (live or terminal) else []
 
-    async def _map(self, event: ExecutionEvent, live: bool) -> list[BaseEvent]:
-        data, node_id = event.data, event.node_id
-        kind = event.type
+    async def _map(self, event: dict[str, Any], live: bool) -> list[BaseEvent]:
+        data, node_id = event.get("data") or {}, event.get("nodeId")
+        kind, seq = event["type"], event["seq"]
         out: list[BaseEvent] = []
         if kind == "node_started":
             if node_id is not None and node_id not in self._steps:
@@ -139,13 +138,13 @@ class AgUiMapper:
             delta = str(data.get("delta") or "")
             if delta:
                 if node_id not in self._messages:
-                    message_id = f"msg-{self.execution_id}-{event.seq}"
+                    message_id = f"msg-{self.execution_id}-{seq}"
                     self._messages[node_id] = message_id
                     out.append(TextMessageStartEvent(message_id=message_id, role="assistant"))
                 out.append(TextMessageContentEvent(message_id=self._messages[node_id], delta=delta))
         elif kind == "tool_call":
             out += self._close_message(node_id)
-            call_id = str(data.get("id") or f"call-{event.seq}")
+            call_id = str(data.get("id") or f"call-{seq}")
             out.append(ToolCallStartEvent(tool_call_id=call_id, tool_call_name=str(data["name"])))
             args = data.get("arguments")
             args_text = args if isinstance(args, str) else json.dumps(args or {}, default=str)
@@ -153,7 +152,7 @@ class AgUiMapper:
                 out.append(ToolCallArgsEvent(tool_call_id=call_id, delta=args_text))
             out.append(ToolCallEndEvent(tool_call_id=call_id))
         elif kind == "tool_result":
-            call_id = str(data.get("id") or f"call-{event.seq}")
+            call_id = str(data.get("id") or f"call-{seq}")
             out.append(
                 ToolCallResultEvent(
                     message_id=f"result-{call_id}",

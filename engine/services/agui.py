@@ -2,6 +2,7 @@
 
 HumanInputService.submit  -> NotFound when nothing is waiting
 SkillService              -> built-in skills (data) + the owner's own
+AgentRunService           -> AG-UI runs: start, stream again by runId, resume an interrupt
 goal_graph                -> start -> agent -> end for a goal, with checked tools and skills
 TracingSink               -> writes <traces_dir>/<executionId>.jsonl at a run's end
 TraceReader               -> the owner's trace by run id (or execution id), or the latest one
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +28,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
 from engine.ports import EventSink
 from engine.services.executions import ExecutionService
-from engine.services.records import new_id
+from engine.services.records import Execution, new_id
 from engine.skills import BUILTIN_SKILLS, Skill
 from engine.tools.catalog import ToolSpec
 
@@ -318,3 +320,220 @@ class TraceReader:
         """The trace of the owner's most recently ended run."""
         found = await self._lookup.latest_run(owner_id)
         return self._read(*found) if found else None
+
+
+NO_PENDING_INPUT = "No pending human input for this session"
+
+
+def last_user_text(messages: Any) -> str:
+    """The text of the last user message in an AG-UI `messages` list ("" when none)."""
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def agent_input_data(messages: Any, file_id: str | None) -> dict[str, Any]:
+    """A run's input: the last user message as `input`, all messages, and the file if any."""
+    data: dict[str, Any] = {"input": last_user_text(messages), "messages": messages or []}
+    if file_id:
+        data["fileId"] = str(file_id)
+    return data
+
+
+def parse_interrupt_id(value: str) -> tuple[str, str] | None:
+    """`<executionId>:<nodeId>` -> (executionId, nodeId); None when malformed."""
+    execution_id, sep, node_id = value.partition(":")
+    return (execution_id, node_id) if sep and execution_id and node_id else None
+
+
+def resume_response(entry: Mapping[str, Any]) -> str:
+    """The answer an AG-UI `resume` entry carries ("" when it cancels the interrupt)."""
+    payload = entry.get("payload")
+    if entry.get("status") == "cancelled":
+        return ""
+    if isinstance(payload, dict) and isinstance(payload.get("response"), str):
+        return str(payload["response"])
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload)
+
+
+@dataclass(kw_only=True)
+class GoalOptions:
+    tools: Any = None
+    """Tool ids: a list or one comma-separated string."""
+    skills: Any = None
+    provider: str | None = None
+    model: str | None = None
+    max_steps: int | None = None
+
+
+@dataclass(kw_only=True)
+class AgentRunRequest:
+    run_id: str | None = None
+    thread_id: str | None = None
+    messages: Any = None
+    workflow_json: str | None = None
+    workflow_id: str | None = None
+    file_id: str | None = None
+    resume: Any = None
+    """AG-UI `resume` entries: `{interruptId, status?, payload?}` each."""
+    goal: GoalOptions | None = None
+    """Set for a goal run (start -> ReAct agent -> end) instead of a workflow."""
+
+
+@dataclass(kw_only=True)
+class AgentRun:
+    execution: Execution
+    run_id: str
+    """The client's run id, or the execution id when it chose none."""
+    thread_id: str
+    resume_after_seq: int = 0
+    """For a resume with a run id: the seq of the interrupt it answers (a stream picks up there)."""
+
+
+class RunEventSource(RunLookup, TraceSource, Protocol):
+    pass
+
+
+class AgentRunService:
+    """AG-UI runs: start one, stream an existing one again (same owner + runId), or resume it.
+
+    Run ids live in a per-user namespace: another user's run with the same id is
+    invisible, so posting it starts the caller's own run.
+    """
+
+    def __init__(
+        self,
+        *,
+        executions: ExecutionService,
+        skills: SkillService,
+        human: HumanInputService,
+        lookup: RunEventSource,
+    ) -> None:
+        self._executions = executions
+        self._skills = skills
+        self._human = human
+        self._lookup = lookup
+
+    async def run(
+        self,
+        owner_id: str,
+        request: AgentRunRequest,
+        *,
+        may_start: Callable[[str], Awaitable[None]] | None = None,
+    ) -> AgentRun:
+        """`may_start(workflow_id)` is awaited before a saved workflow is started."""
+        thread_id = request.thread_id or f"thread-{uuid.uuid4().hex}"
+        try:
+            execution_id = None
+            if request.resume:
+                execution_id = await self._resume(owner_id, request.resume)
+            if execution_id is None and request.run_id:
+                execution_id = await self._lookup.by_run_id(owner_id, request.run_id)
+            if execution_id is None:
+                execution = await self._start(owner_id, request, thread_id, may_start)
+            else:
+                execution = await self._executions.get(owner_id, execution_id)
+            resume_seq = 0
+            if request.resume and request.run_id:
+                resume_seq = await self._interrupt_seq(execution.id, request.resume)
+        except NotFound as error:
+            if request.resume:
+                raise NotFound(NO_PENDING_INPUT) from error
+            raise
+        return AgentRun(
+            execution=execution,
+            run_id=request.run_id or execution.id,
+            thread_id=thread_id,
+            resume_after_seq=resume_seq,
+        )
+
+    async def _resume(self, owner_id: str, entries: Any) -> str | None:
+        """Answer the interrupts a `resume` list carries; the execution they belong to."""
+        if not isinstance(entries, list):
+            raise ValidationFailed("must be a list", field="resume")
+        execution_id = None
+        for entry in entries:
+            entry = entry if isinstance(entry, dict) else {}
+            parsed = parse_interrupt_id(str(entry.get("interruptId") or ""))
+            if parsed is None:
+                raise NotFound(NO_PENDING_INPUT)
+            execution_id, node_id = parsed
+            await self._human.submit(
+                owner_id,
+                response=resume_response(entry),
+                execution_id=execution_id,
+                node_id=node_id,
+            )
+        return execution_id
+
+    async def _interrupt_seq(self, execution_id: str, entries: Any) -> int:
+        """Where a resumed stream picks up: at the interrupt it answers."""
+        nodes = {
+            p[1]
+            for e in entries
+            if isinstance(e, dict) and (p := parse_interrupt_id(str(e.get("interruptId"))))
+        }
+        _, events = await self._lookup.trace_events(execution_id)
+        seq = 0
+        for event in events:
+            if event.type == "human_input_requested" and event.node_id in nodes:
+                seq = event.seq
+        return seq
+
+    async def _start(
+        self,
+        owner_id: str,
+        request: AgentRunRequest,
+        thread_id: str,
+        may_start: Callable[[str], Awaitable[None]] | None,
+    ) -> Execution:
+        input_data = agent_input_data(request.messages, request.file_id)
+        run_id = request.run_id or None
+        goal = request.goal
+        if goal is not None:
+            nodes, edges = await goal_graph(
+                self._skills,
+                owner_id,
+                tools=parse_ids(goal.tools, "tools"),
+                skills=parse_ids(goal.skills, "skills"),
+                provider=goal.provider,
+                model=goal.model,
+                max_steps=goal.max_steps,
+            )
+            return await self._executions.start_graph(
+                owner_id, nodes=nodes, edges=edges, input_data=input_data, kind="goal",
+                workflow_name="goal", run_id=run_id, thread_id=thread_id,
+            )  # fmt: skip
+        if request.workflow_id:
+            if may_start is not None:
+                await may_start(request.workflow_id)
+            return await self._executions.start(
+                owner_id, request.workflow_id, input_data, run_id=run_id, thread_id=thread_id
+            )
+        raw = request.workflow_json
+        if not raw:
+            raise ValidationFailed(
+                "forwardedProps.workflowJson or forwardedProps.workflowId is required",
+                field="forwardedProps",
+            )
+        try:
+            graph = json.loads(raw)
+        except ValueError as error:
+            raise ValidationFailed(
+                "workflowJson is not valid JSON", field="workflowJson"
+            ) from error
+        if not isinstance(graph, dict):
+            raise ValidationFailed("workflowJson must be an object", field="workflowJson")
+        return await self._executions.start_graph(
+            owner_id, nodes=graph.get("nodes") or [], edges=graph.get("edges") or [],
+            input_data=input_data, kind="ag-ui", run_id=run_id, thread_id=thread_id,
+        )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -134,3 +135,99 @@ def test_submit_human_input(llm_server: LiveServer) -> None:
         done = wait_terminal(c, execution_id)
     assert done["status"] == "completed"
     assert "Answer: yes" in json.dumps(done["output_data"])
+
+
+RUN = "runId threadId resumeAfterSeq execution { id status workflowName inputData }"
+START_AGENT_RUN = f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN} }} }}"
+START_GOAL_RUN = f"mutation($i: GoalRunInput!) {{ startGoalRun(input: $i) {{ {RUN} }} }}"
+ANSWERED = "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, nodeId: $n) }"
+
+
+def test_start_agent_run_runid_namespace_and_resume(llm_server: LiveServer) -> None:
+    user, other = llm_server.register(), llm_server.register()
+    messages = [{"role": "user", "content": "the plan"}]
+    run = {"runId": "run-gql-1", "threadId": "t-1", "messages": messages}
+    with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
+        bad = gql(c, START_AGENT_RUN, {"i": {"messages": messages}})
+        assert code(bad) == "VALIDATION_ERROR"
+        bad = gql(c, START_AGENT_RUN, {"i": {"workflowJson": "{nope"}})
+        assert bad["errors"][0]["extensions"]["field"] == "workflowJson"
+
+        first = gql(c, START_AGENT_RUN, {"i": {**run, "workflowJson": human_workflow()}})
+        started = first["data"]["startAgentRun"]
+        execution = started["execution"]
+        assert started["runId"] == "run-gql-1" and started["threadId"] == "t-1"
+        assert started["resumeAfterSeq"] == 0 and execution["status"] == "pending"
+        assert execution["inputData"] == {"input": "the plan", "messages": messages}
+        # The same runId names the same run for its owner, and a new one for anyone else.
+        again = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1"}})["data"]["startAgentRun"]
+        assert again["execution"]["id"] == execution["id"]
+        theirs = gql(o, START_AGENT_RUN, {"i": {**run, "workflowJson": human_workflow()}})
+        assert theirs["data"]["startAgentRun"]["execution"]["id"] != execution["id"]
+
+        # Resume the interrupt once the node asks for input.
+        node_id = ""
+        for _ in range(100):
+            trace = [json.loads(x) for x in _events(c, execution["id"])]
+            asked = [e for e in trace if e["type"] == "human_input_requested"]
+            if asked:
+                node_id = asked[-1]["nodeId"]
+                break
+            time.sleep(0.05)
+        assert node_id
+        interrupt = f"{execution['id']}:{node_id}"
+        resume = {"interruptId": interrupt, "payload": {"response": "yes"}}
+        assert code(gql(o, START_AGENT_RUN, {"i": {"resume": [resume]}})) == "NOT_FOUND"
+        resumed = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1", "resume": [resume]}})
+        resumed_run = resumed["data"]["startAgentRun"]
+        assert resumed_run["execution"]["id"] == execution["id"]
+        assert resumed_run["resumeAfterSeq"] > 0
+        answered = gql(c, ANSWERED, {"e": execution["id"], "n": node_id})["data"]
+        assert answered == {"humanInputAnswered": True}
+        assert code(gql(o, ANSWERED, {"e": execution["id"], "n": node_id})) == "NOT_FOUND"
+        done = wait_terminal(c, execution["id"])
+    assert done["status"] == "completed" and "Answer: yes" in json.dumps(done["output_data"])
+    with llm_server.client() as anon:
+        assert code(gql(anon, START_AGENT_RUN, {"i": run})) == "UNAUTHENTICATED"
+
+
+def _events(c: httpx.Client, execution_id: str) -> list[str]:
+    """The events persisted so far, as JSON lines (through the subscription over SSE)."""
+    query = "subscription($e: ID!) { executionEvents(executionId: $e) { seq type nodeId data } }"
+    lines: list[str] = []
+    with c.stream(
+        "POST",
+        "/graphql",
+        json={"query": query, "variables": {"e": execution_id}},
+        headers={"accept": "text/event-stream"},
+        timeout=2,
+    ) as r:
+        try:
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    payload = json.loads(line[6:])
+                    event = (payload.get("data") or {}).get("executionEvents")
+                    if event:
+                        lines.append(json.dumps(event))
+                        if event["type"] == "human_input_requested":
+                            break
+        except httpx.ReadTimeout:
+            pass
+    return lines
+
+
+def test_start_goal_run(llm_server: LiveServer, openai_server: FakeOpenAIServer) -> None:
+    openai_server.set_rule(calculator_rule)
+    user = llm_server.register()
+    with llm_server.client(user["token"]) as c:
+        bad = gql(c, START_GOAL_RUN, {"i": {"goal": "x", "tools": 5}})
+        assert code(bad) == "VALIDATION_ERROR"
+        started = gql(
+            c,
+            START_GOAL_RUN,
+            {"i": {"goal": "calculate 12*7", "tools": "calculator", "runId": "goal-1"}},
+        )["data"]["startGoalRun"]
+        assert started["runId"] == "goal-1" and started["execution"]["workflowName"] == "goal"
+        assert started["execution"]["inputData"]["input"] == "calculate 12*7"
+        done = wait_terminal(c, started["execution"]["id"])
+    assert done["status"] == "completed" and "84" in json.dumps(done["output_data"])

@@ -113,10 +113,11 @@ class Context:
             raise Forbidden("this action needs a user session, not an API key")
         return viewer.user.id
 
-    async def check_workflow_scope(self, workflow_id: str) -> None:
-        """A scoped API key sees only its workflows: others answer like missing ones."""
+    async def check_workflow_scope(self, workflow_id: str | None) -> None:
+        """A scoped API key sees only its workflows: others (and ad-hoc graphs, `None`)
+        answer like missing ones."""
         if not (await self.viewer()).may_see_workflow(workflow_id):
-            raise NotFound(f"Workflow {workflow_id} not found")
+            raise NotFound(f"Workflow {workflow_id or ''} not found".replace("  ", " "))
 
     async def check_execution_scope(self, execution_id: str) -> None:
         """A scoped API key sees only the executions of its workflows."""

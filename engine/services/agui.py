@@ -428,9 +428,9 @@ class AgentRunService:
         owner_id: str,
         request: AgentRunRequest,
         *,
-        may_start: Callable[[str], Awaitable[None]] | None = None,
+        may_start: Callable[[str | None], Awaitable[None]] | None = None,
     ) -> AgentRun:
-        """`may_start(workflow_id)` is awaited before a saved workflow is started."""
+        """`may_start(workflow_id)` is awaited before anything starts (None: an ad-hoc graph)."""
         thread_id = request.thread_id or f"thread-{uuid.uuid4().hex}"
         try:
             execution_id = None
@@ -494,8 +494,11 @@ class AgentRunService:
         owner_id: str,
         request: AgentRunRequest,
         thread_id: str,
-        may_start: Callable[[str], Awaitable[None]] | None,
+        may_start: Callable[[str | None], Awaitable[None]] | None,
     ) -> Execution:
+        # Checked before anything starts: a scoped API key may only run its saved workflows.
+        if may_start is not None:
+            await may_start(request.workflow_id or None)
         input_data = agent_input_data(request.messages, request.file_id)
         run_id = request.run_id or None
         goal = request.goal
@@ -514,8 +517,6 @@ class AgentRunService:
                 workflow_name="goal", run_id=run_id, thread_id=thread_id,
             )  # fmt: skip
         if request.workflow_id:
-            if may_start is not None:
-                await may_start(request.workflow_id)
             return await self._executions.start(
                 owner_id, request.workflow_id, input_data, run_id=run_id, thread_id=thread_id
             )

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     run_timeout_seconds: float = 3600.0
     node_timeout_seconds: float = 600.0
     lease_seconds: float = 30.0
+    log_poll_seconds: float = 1.0
+    """How often a quiet subscriber re-reads the log (the fallback behind change streams)."""
     run_in_server: bool = True
     """Run executions in the API process; false leaves them to `agentloom worker`s."""
     cors_origins: str = ""
@@ -160,6 +162,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             broadcaster=broadcaster,
             runner=runner,
             lease_s=settings.lease_seconds,
+            poll_s=settings.log_poll_seconds,
             run_timeout_s=settings.run_timeout_seconds,
             node_timeout_s=settings.node_timeout_seconds,
         ),
@@ -229,6 +232,7 @@ def create_app(
             async with anyio.create_task_group() as runs:
                 executions.bind(runs if settings.run_in_server else None)
                 runs.start_soon(executions.sweep_forever)
+                runs.start_soon(executions.follow_other_processes)
                 runs.start_soon(purge_uploads_forever, services.extra["uploads"])
                 yield
                 executions.bind(None)

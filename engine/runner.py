@@ -83,6 +83,10 @@ class WorkflowRunner:
         self.services = services
         self._active: dict[str, anyio.CancelScope] = {}
 
+    def is_running(self, execution_id: str) -> bool:
+        """Whether this runner (so this process) is running that execution now."""
+        return execution_id in self._active
+
     def cancel(self, execution_id: str) -> bool:
         """Cancel a run of this runner; it ends with `run_cancelled`. False if unknown."""
         scope = self._active.get(execution_id)

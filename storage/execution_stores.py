@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -234,6 +235,20 @@ class MongoEventStore:
             .to_list()
         )
         return [_event(d) for d in docs]
+
+    async def watch(self) -> AsyncIterator[ExecutionEvent]:
+        pipeline = [{"$match": {"operationType": "insert"}}]
+        async with await self._collection().watch(pipeline) as stream:
+            async for change in stream:
+                doc = change["fullDocument"]
+                yield ExecutionEvent(
+                    execution_id=doc["execution_id"],
+                    seq=doc["seq"],
+                    type=doc["type"],
+                    node_id=doc.get("node_id"),
+                    timestamp=doc["timestamp"],
+                    data=doc.get("data") or {},
+                )
 
     async def last_seq(self, execution_id: str) -> int:
         raw = await self._collection().find_one(

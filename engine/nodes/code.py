@@ -10,7 +10,9 @@ limit itself, so a runaway script is stopped inside V8, not abandoned.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 import anyio
@@ -19,7 +21,7 @@ from py_mini_racer import (
     JSEvalException,
     JSOOMException,
     JSTimeoutException,
-    MiniRacer,
+    mini_racer,
 )
 
 from engine.node_context import NodeContext, NodeResult
@@ -29,9 +31,29 @@ from engine.run_errors import CodeFailed, CodeMemoryExceeded, CodeTimedOut
 MAX_TIMEOUT_MS = 60_000
 
 
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _v8_callback_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived loop for mini-racer's callbacks from V8.
+
+    By default mini-racer starts a loop per isolate and closes it before the isolate
+    is freed, so a callback V8 still delivers after a timeout (its terminate task)
+    lands on a closed loop and raises inside a ctypes callback. A loop that never
+    closes takes those late callbacks harmlessly.
+    """
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="v8-callbacks", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
 def _execute(source: str, input_json: str, context_json: str, timeout_ms: int, memory: int) -> Any:
-    runtime = MiniRacer()
-    try:
+    with mini_racer(event_loop=_v8_callback_loop()) as runtime:
         runtime.set_hard_memory_limit(memory)
         # The user code is a function body; input arrives as JSON text so no
         # host object crosses into the isolate.
@@ -55,8 +77,6 @@ def _execute(source: str, input_json: str, context_json: str, timeout_ms: int, m
                 ) from exc
             raise CodeFailed(f"JavaScript error: {str(exc).strip()[:2000]}") from exc
         return None if text is None else json.loads(str(text))
-    finally:
-        runtime.close()
 
 
 async def run(ctx: NodeContext) -> NodeResult:

@@ -139,6 +139,22 @@ class ExecutionService:
             await anyio.sleep(self._lease_s)
             await self.recover()
 
+    async def follow_other_processes(self) -> None:
+        """Relay events appended by other processes (workers) to this process's subscribers.
+
+        A MongoDB change stream on the event log; events of runs this process runs are
+        already published by its own sink. Without change streams subscribers still get
+        everything: they fall back to reading the log every `poll_s`.
+        """
+        try:
+            async for event in self._events.watch():
+                if not self._runner.is_running(event.execution_id):
+                    self._broadcaster.publish(event)
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception:  # e.g. a deployment without change streams: polling remains
+            log.warning("change stream unavailable; cross-process streaming polls the log")
+
     async def work_forever(self, *, idle_s: float = 0.5) -> None:
         """A worker: claim pending executions one by one and run them."""
         while True:

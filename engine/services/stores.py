@@ -6,6 +6,7 @@ another user's object is indistinguishable from a missing one.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -130,6 +131,10 @@ class EventStore(Protocol):
     ) -> list[ExecutionEvent]: ...
 
     async def last_seq(self, execution_id: str) -> int: ...
+
+    def watch(self) -> AsyncIterator[ExecutionEvent]:
+        """Every event appended from now on, by any process (a change stream)."""
+        ...
 
     async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]: ...
 

@@ -67,7 +67,8 @@ def test_worker_runs_it_and_server_subscribers_see_it_live(
     openai_server: FakeOpenAIServer,
 ) -> None:
     openai_server.token_delay_s = 0.02
-    server = server_factory(run_in_server=False, lease_seconds=1)
+    # Log polling set far beyond the test's patience: live events must come by change stream.
+    server = server_factory(run_in_server=False, lease_seconds=1, log_poll_seconds=60)
     user = server.register()
     with server.client(user["token"]) as c:
         wf = c.post("/api/v1/workflows", json=SEED_EXAMPLE).json()
@@ -79,7 +80,9 @@ def test_worker_runs_it_and_server_subscribers_see_it_live(
             c.get(f"/api/v1/executions/{eid}").json()["status"] == "pending"
         )  # nobody runs it yet
         spawn_worker(server)
+        started = time.monotonic()
         events = transport_ws(server, user["token"], eid, 0)
+        assert time.monotonic() - started < 30
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert events[-1]["type"] == "run_finished"
         done = wait_terminal(c, eid)

@@ -117,7 +117,7 @@ class Context:
         """A scoped API key sees only its workflows: others (and ad-hoc graphs, `None`)
         answer like missing ones."""
         if not (await self.viewer()).may_see_workflow(workflow_id):
-            raise NotFound(f"Workflow {workflow_id or ''} not found".replace("  ", " "))
+            raise NotFound(f"Workflow {workflow_id} not found" if workflow_id else "Workflow not found")
 
     async def check_execution_scope(self, execution_id: str) -> None:
         """A scoped API key sees only the executions of its workflows."""

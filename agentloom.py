@@ -91,7 +91,6 @@ class Settings(BaseSettings):
     """How often a quiet subscriber re-reads the log (the fallback behind change streams)."""
     run_in_server: bool = True
     """Run executions in the API process; false leaves them to `agentloom worker`s."""
-    cors_origins: str = ""
 
     @property
     def production(self) -> bool:

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
 
     def signing_secret(self) -> str:
         if self.secret_key:
+            if len(self.secret_key.encode()) < 32:
+                # RFC 7518: an HS256 key shorter than the hash output is brute-forceable.
+                raise SystemExit("AGENTLOOM_SECRET_KEY must be at least 32 bytes")
             return self.secret_key
         if self.production:
             raise SystemExit("AGENTLOOM_SECRET_KEY must be set when AGENTLOOM_ENV=production")

@@ -17,6 +17,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,12 @@ from engine.outbound import OutboundGuard
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
-from engine.services.agui import HumanInputService, SkillService, TracingSink
+from engine.services.agui import (
+    HumanInputService,
+    SkillService,
+    TracingSink,
+    expand_agent_skills,
+)
 from engine.services.apikeys import ApiKeyService
 from engine.services.broadcast import Broadcaster
 from engine.services.credentials import CredentialService
@@ -142,6 +148,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             environ=dict(os.environ if environ is None else environ),
         )
     )
+    skills = SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG)
     return Services(
         accounts=AccountService(
             users=MongoUserStore(),
@@ -158,6 +165,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
         ),
         executions=ExecutionService(
+            prepare_graph=partial(expand_agent_skills, skills),
             executions=executions_store,
             events=events_store,
             workflows=workflows,
@@ -175,7 +183,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             "api_keys": ApiKeyService(store=MongoApiKeyStore()),
             "uploads": uploads,
             "human_input": HumanInputService(store=human_broker),
-            "skills": SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG),
+            "skills": skills,
             "traces": sink,
             "run_lookup": run_lookup,
         },

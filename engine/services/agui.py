@@ -173,6 +173,41 @@ def parse_ids(raw: Any, field: str) -> list[str]:
     raise ValidationFailed(f"{field} must be a comma-separated list of ids", field=field)
 
 
+async def expand_agent_skills(
+    skill_service: SkillService, owner_id: str, nodes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Give every agent node with `data.skills` its skills' tools and instructions.
+
+    Done once when a run starts, so the run's snapshot shows what the agent was given;
+    an unknown (or another user's) skill is a ValidationFailed naming the node's field.
+    """
+    expanded = []
+    for index, node in enumerate(nodes):
+        data = node.get("data") if isinstance(node, dict) else None
+        skills = data.get("skills") if isinstance(data, dict) else None
+        if node.get("type") != "agent" or not skills:
+            expanded.append(node)
+            continue
+        field = f"nodes[{index}].data.skills"
+        if not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
+            raise ValidationFailed("skills must be a list of skill ids", field=field)
+        try:
+            resolved = await skill_service.resolve(owner_id, skills)
+        except NotFound as exc:
+            raise ValidationFailed(exc.message, field=field) from exc
+        tools = list(data.get("tools") or [])
+        for skill in resolved:
+            tools += [t for t in skill.tools if t not in tools]
+        instructions = [s.instructions for s in resolved if s.instructions]
+        if data.get("system"):
+            instructions.append(str(data["system"]))
+        new_data = {**data, "tools": tools}
+        if instructions:
+            new_data["system"] = "\n\n".join(instructions)
+        expanded.append({**node, "data": new_data})
+    return expanded
+
+
 async def goal_graph(
     skill_service: SkillService,
     owner_id: str,

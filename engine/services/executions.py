@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -30,6 +30,7 @@ from engine.services.records import (
     TERMINAL_STATUSES,
     Execution,
     ExecutionQuery,
+    JSONDict,
     LogEntry,
     LogQuery,
     utcnow,
@@ -106,6 +107,7 @@ class ExecutionService:
         run_timeout_s: float = 3600.0,
         node_timeout_s: float = 600.0,
         poll_s: float = 1.0,
+        prepare_graph: Callable[[str, list[JSONDict]], Awaitable[list[JSONDict]]] | None = None,
     ) -> None:
         self._executions = executions
         self._events = events
@@ -117,6 +119,8 @@ class ExecutionService:
         self._run_timeout_s = run_timeout_s
         self._node_timeout_s = node_timeout_s
         self._poll_s = poll_s
+        self._prepare_graph = prepare_graph
+        """Applied to a graph before it is snapshotted (e.g. agent skills), if set."""
         self._task_group: TaskGroup | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -206,6 +210,8 @@ class ExecutionService:
         if not isinstance(input_data, dict):
             raise ValidationFailed("input_data must be an object", field="input_data")
         report = validate_workflow(nodes, edges)
+        if report.valid and self._prepare_graph is not None:
+            nodes = await self._prepare_graph(owner_id, nodes)
         if not report.valid:
             raise ValidationFailed(
                 "the workflow is not valid: " + "; ".join(report.errors),

@@ -231,3 +231,48 @@ def test_start_goal_run(llm_server: LiveServer, openai_server: FakeOpenAIServer)
         assert started["execution"]["inputData"]["input"] == "calculate 12*7"
         done = wait_terminal(c, started["execution"]["id"])
     assert done["status"] == "completed" and "84" in json.dumps(done["output_data"])
+
+
+def test_agent_node_with_a_skill_gets_its_tools_and_instructions(
+    llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.set_rule(calculator_rule)
+    user = llm_server.register()
+    agent = {
+        "id": "agent-1",
+        "type": "agent",
+        "data": {
+            "provider": "openai",
+            "model": "m",
+            "prompt": "{input.q}",
+            "skills": ["math_tutor"],
+        },
+    }
+    nodes = [
+        {"id": "start-1", "type": "start", "data": {}},
+        agent,
+        {"id": "end-1", "type": "end", "data": {}},
+    ]
+    edges = [
+        {"id": "e1", "source": "start-1", "target": "agent-1"},
+        {"id": "e2", "source": "agent-1", "target": "end-1"},
+    ]
+    with llm_server.client(user["token"]) as c:
+        wf = c.post(
+            "/api/v1/workflows", json={"name": "tutor", "nodes": nodes, "edges": edges}
+        ).json()["id"]
+        eid = c.post(
+            f"/api/v1/workflows/{wf}/execute", json={"input_data": {"q": "calculate 12*7"}}
+        ).json()["id"]
+        done = wait_terminal(c, eid)
+        assert done["status"] == "completed" and "84" in json.dumps(done["output_data"])
+        request = openai_server.requests[0]
+        assert [t["function"]["name"] for t in request["tools"]] == ["calculator"]
+        assert "step by step" in request["messages"][0]["content"]
+        agent["data"]["skills"] = ["no-such-skill"]
+        wf2 = c.post(
+            "/api/v1/workflows", json={"name": "bad", "nodes": nodes, "edges": edges}
+        ).json()["id"]
+        r = c.post(f"/api/v1/workflows/{wf2}/execute", json={"input_data": {"q": "x"}})
+        assert r.status_code == 422 and "nodes[1].data.skills" in r.json()["detail"]
+        assert [e["id"] for e in c.get("/api/v1/executions").json()] == [eid]

@@ -14,6 +14,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 TERMINAL_EVENTS = frozenset({"run_finished", "run_failed", "run_cancelled"})
 PAGE = 500
+END_GRACE_S = 5.0
+"""How long a subscriber waits for the terminal event of a run already marked over."""
 
 
 def worker_name() -> str:
@@ -76,6 +79,11 @@ class RecordingSink:
         self._broadcaster = broadcaster
 
     async def publish(self, event: ExecutionEvent) -> None:
+        if event.type in TERMINAL_EVENTS:
+            # Recorded before the event is logged or sent: a reader of the log or the live
+            # stream who sees the end also sees the final status. (Had the append failed
+            # after this, readers still stop: the status is terminal and the log ends.)
+            await self._executions.finish(event.execution_id, **final_fields(event))
         await self._events.append(event, log=log_entry(event))
         if event.type == "progress":
             await self._executions.update_progress(
@@ -87,9 +95,6 @@ class RecordingSink:
             await self._executions.update_progress(
                 event.execution_id, progress=None, current_node=event.node_id
             )
-        elif event.type in TERMINAL_EVENTS:
-            # Recorded before the event goes out: whoever sees the end sees the final status.
-            await self._executions.finish(event.execution_id, **final_fields(event))
         self._broadcaster.publish(event)
 
 
@@ -329,11 +334,20 @@ class ExecutionService:
                     lagging = True
 
     async def _ended_without_log(self, execution_id: str, last: int) -> bool:
+        """A run that is over but whose log will get no terminal event (it died mid-write).
+
+        The final status is written just before the terminal event, so a run that ended
+        only moments ago is given time for that event to arrive.
+        """
         execution = await self._executions.get_any(execution_id)
-        return execution is None or (
-            execution.status in TERMINAL_STATUSES
-            and await self._events.last_seq(execution_id) <= last
+        if execution is None:
+            return True
+        if execution.status not in TERMINAL_STATUSES:
+            return False
+        settled = execution.finished_at is None or (
+            utcnow() - execution.finished_at > timedelta(seconds=END_GRACE_S)
         )
+        return settled and await self._events.last_seq(execution_id) <= last
 
     # -- running ---------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,18 +31,20 @@ from engine.outbound import OutboundGuard
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
-from engine.services.agui import (
-    HumanInputService,
-    SkillService,
-    TracingSink,
-    expand_agent_skills,
-)
+from engine.services.agent_runs import AgentRunService
 from engine.services.apikeys import ApiKeyService
 from engine.services.broadcast import Broadcaster
 from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceRunQuerier, DataSourceService
-from engine.services.executions import ExecutionService, RecordingSink
+from engine.services.event_follow import EventFollower
+from engine.services.executions import ExecutionService
+from engine.services.human_input import HumanInputService
 from engine.services.records import Template
+from engine.services.remote_events import RemoteEventRelay
+from engine.services.run_host import RunHost, worker_name
+from engine.services.run_recorder import RunRecorder
+from engine.services.skills import SkillService
+from engine.services.traces import TraceService
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
 from engine.tools import TOOL_CATALOG
@@ -51,10 +53,10 @@ from graph.context import Services
 from graph.schema import build_schema
 from graph.view import GraphQLApp
 from rest_compat.app import install_rest
-from storage.agui_stores import MongoHumanInputBroker, MongoRunLookup, MongoSkillStore
 from storage.bootstrap import Database, connect
 from storage.crypto import SecretBox, load_or_create_key
-from storage.execution_stores import MongoEventStore, MongoExecutionStore
+from storage.execution_stores import MongoEventStore, MongoExecutionStore, MongoRunLookup
+from storage.human_input_stores import MongoHumanInputBroker
 from storage.keys import load_or_create_secret
 from storage.secret_stores import (
     ConnectorGateway,
@@ -63,6 +65,7 @@ from storage.secret_stores import (
     MongoCredentialStore,
     MongoDataSourceStore,
 )
+from storage.skill_stores import MongoSkillStore
 from storage.stores import (
     MongoLoginFailureStore,
     MongoTemplateStore,
@@ -117,18 +120,38 @@ def _items(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def build_services(settings: Settings, environ: Mapping[str, str] | None = None) -> Services:
-    templates = MongoTemplateStore()
+@dataclass(kw_only=True, frozen=True)
+class Runtime:
+    """The services plus the background parts a process runs (runs, relays, sweeps)."""
+
+    services: Services
+    host: RunHost
+    relay: RemoteEventRelay
+
+
+def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) -> Runtime:
+    """Every service, store and port, wired once; nothing is assembled per request."""
+    worker = worker_name()
     guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
+    templates = MongoTemplateStore()
     workflows = WorkflowService(workflows=MongoWorkflowStore(), templates=templates)
     executions_store = MongoExecutionStore()
-    events_store = MongoEventStore()
+    events_store = MongoEventStore(writer=worker)
     broadcaster = Broadcaster()
-    recording = RecordingSink(
+    recorder = RunRecorder(
         events=events_store, executions=executions_store, broadcaster=broadcaster
     )
-    run_lookup = MongoRunLookup(events_store)
-    sink = TracingSink(recording, source=run_lookup, directory=settings.data_dir / "traces")
+    relay = RemoteEventRelay(
+        events=events_store, broadcaster=broadcaster, is_local=recorder.is_local
+    )
+    follower = EventFollower(
+        events=events_store,
+        executions=executions_store,
+        broadcaster=broadcaster,
+        is_local=recorder.is_local,
+        on_remote=relay.notice,
+        poll_s=settings.log_poll_seconds,
+    )
     human_broker = MongoHumanInputBroker()
     box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
     uploads = UploadService(store=GridFSUploadStore())
@@ -140,7 +163,7 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
     credentials = CredentialService(store=MongoCredentialStore(box), guard=guard)
     runner = WorkflowRunner(
         RunServices(
-            event_sink=sink,
+            event_sink=recorder,
             human_input=human_broker,
             outbound_guard=guard,
             credentials=credentials,
@@ -148,8 +171,30 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             environ=dict(os.environ if environ is None else environ),
         )
     )
+    host = RunHost(
+        executions=executions_store,
+        events=events_store,
+        recorder=recorder,
+        broadcaster=broadcaster,
+        runner=runner,
+        worker=worker,
+        lease_s=settings.lease_seconds,
+        run_timeout_s=settings.run_timeout_seconds,
+        node_timeout_s=settings.node_timeout_seconds,
+    )
     skills = SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG)
-    return Services(
+    executions = ExecutionService(
+        executions=executions_store,
+        events=events_store,
+        workflows=workflows,
+        host=host,
+        recorder=recorder,
+        follower=follower,
+        prepare_graph=skills.expand_agent_skills,
+    )
+    human_input = HumanInputService(store=human_broker)
+    run_lookup = MongoRunLookup()
+    services = Services(
         accounts=AccountService(
             users=MongoUserStore(),
             failures=MongoLoginFailureStore(),
@@ -159,35 +204,24 @@ def build_services(settings: Settings, environ: Mapping[str, str] | None = None)
             ),
             admin_usernames=frozenset(_items(settings.admin_users)),
         ),
-        workflows=workflows,
-        templates=TemplateService(templates=templates),
         tokens=TokenService(
             secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
         ),
-        executions=ExecutionService(
-            prepare_graph=partial(expand_agent_skills, skills),
-            executions=executions_store,
-            events=events_store,
-            workflows=workflows,
-            broadcaster=broadcaster,
-            runner=runner,
-            lease_s=settings.lease_seconds,
-            poll_s=settings.log_poll_seconds,
-            run_timeout_s=settings.run_timeout_seconds,
-            node_timeout_s=settings.node_timeout_seconds,
+        workflows=workflows,
+        templates=TemplateService(templates=templates),
+        executions=executions,
+        data_sources=data_sources,
+        credentials=credentials,
+        api_keys=ApiKeyService(store=MongoApiKeyStore()),
+        uploads=uploads,
+        human_input=human_input,
+        skills=skills,
+        traces=TraceService(lookup=run_lookup, executions=executions),
+        agent_runs=AgentRunService(
+            executions=executions, skills=skills, human=human_input, lookup=run_lookup
         ),
-        extra={
-            "outbound_guard": guard,
-            "data_sources": data_sources,
-            "credentials": credentials,
-            "api_keys": ApiKeyService(store=MongoApiKeyStore()),
-            "uploads": uploads,
-            "human_input": HumanInputService(store=human_broker),
-            "skills": skills,
-            "traces": sink,
-            "run_lookup": run_lookup,
-        },
     )
+    return Runtime(services=services, host=host, relay=relay)
 
 
 async def seed_builtin_templates() -> None:
@@ -223,7 +257,8 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings, environ)
+    runtime = build_runtime(settings, environ)
+    services = runtime.services
     schema = build_schema(production=settings.production)
 
     @asynccontextmanager
@@ -236,16 +271,16 @@ def create_app(
         app.state.database = database
         try:
             await seed_builtin_templates()
-            executions = services.executions
-            await executions.recover()
+            host = runtime.host
+            await host.recover()
             # Runs live in this task group, not in the request that started them.
             async with anyio.create_task_group() as runs:
-                executions.bind(runs if settings.run_in_server else None)
-                runs.start_soon(executions.sweep_forever)
-                runs.start_soon(executions.follow_other_processes)
-                runs.start_soon(purge_uploads_forever, services.extra["uploads"])
+                host.bind(runs if settings.run_in_server else None)
+                runs.start_soon(host.sweep_forever)
+                runs.start_soon(runtime.relay.run_forever)
+                runs.start_soon(purge_uploads_forever, services.uploads)
                 yield
-                executions.bind(None)
+                host.bind(None)
                 runs.cancel_scope.cancel()
         finally:
             await database.close()
@@ -273,18 +308,19 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit(
             "agentloom worker needs AGENTLOOM_MONGODB_URI (a database shared with the server)"
         )
-    services = build_services(settings)
+    runtime = build_runtime(settings)
     database = await connect(
         mongodb_uri=settings.mongodb_uri,
         database_name=settings.database,
         data_dir=settings.data_dir,
     )
-    log.info("worker %s polling %s", services.executions.worker, settings.database)
+    host = runtime.host
+    log.info("worker %s polling %s", host.worker, settings.database)
     try:
         async with anyio.create_task_group() as runs:
-            services.executions.bind(runs)
-            runs.start_soon(services.executions.sweep_forever)
-            await services.executions.work_forever()
+            host.bind(runs)
+            runs.start_soon(host.sweep_forever)
+            await host.work_forever()
     finally:
         await database.close()
 

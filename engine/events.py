@@ -12,26 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, get_args
 
-EVENT_TYPES = (
-    "run_started",
-    "run_finished",
-    "run_failed",
-    "run_cancelled",
-    "node_started",
-    "node_finished",
-    "node_failed",
-    "node_skipped",
-    "llm_token",
-    "tool_call",
-    "tool_result",
-    "log",
-    "progress",
-    "human_input_requested",
-    "human_input_received",
-)
+from engine.clock import utcnow
+
 EventType = Literal[
     "run_started",
     "run_finished",
@@ -42,6 +27,7 @@ EventType = Literal[
     "node_failed",
     "node_skipped",
     "llm_token",
+    "llm_reset",
     "tool_call",
     "tool_result",
     "log",
@@ -49,6 +35,9 @@ EventType = Literal[
     "human_input_requested",
     "human_input_received",
 ]
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+TERMINAL_EVENT_TYPES = frozenset({"run_finished", "run_failed", "run_cancelled"})
+"""The last event of every run's log: exactly one of these ends it."""
 LogLevel = Literal["info", "warn", "error", "debug"]
 
 
@@ -130,7 +119,20 @@ class NodeSkipped:
 class LlmToken:
     node_id: str | None
     delta: str
+    attempt: int = 1
+    """Which attempt of the node's LLM call streamed it (retries start at 2)."""
     kind: Literal["llm_token"] = "llm_token"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmReset:
+    """A retried LLM call: discard the node's streamed text, attempt `attempt` starts over."""
+
+    node_id: str | None
+    attempt: int
+    reason: str
+    """Why the previous attempt failed."""
+    kind: Literal["llm_reset"] = "llm_reset"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +199,7 @@ RunEvent = (
     | NodeFailed
     | NodeSkipped
     | LlmToken
+    | LlmReset
     | ToolCall
     | ToolResult
     | Log
@@ -205,10 +208,6 @@ RunEvent = (
     | HumanInputReceived
 )
 """Every event a run can publish, discriminated by `kind`."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -192,6 +192,9 @@ async def stream_chat(
         raise UpstreamFailed(f"LLM call failed: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
         raise UpstreamFailed(f"LLM call timed out after {timeout_s}s") from exc
+    if finish is None:
+        # The connection closed mid-answer: what arrived is a fragment, not a reply.
+        raise UpstreamFailed("LLM stream ended before the model finished (no finish_reason)")
     return ChatResult(
         text="".join(text),
         tool_calls=[calls[i] for i in sorted(calls)],

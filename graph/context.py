@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import Forbidden, NotFound, Unauthenticated
 from engine.services.accounts import AccountService
+from engine.services.agent_runs import AgentRunService
+from engine.services.apikeys import ApiKeyService
+from engine.services.credentials import CredentialService
+from engine.services.datasources import DataSourceService
 from engine.services.executions import ExecutionService
+from engine.services.human_input import HumanInputService
 from engine.services.records import User
+from engine.services.skills import SkillService
+from engine.services.traces import TraceService
+from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
 from graph.auth import TokenService
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, frozen=True)
 class Services:
-    """Everything the resolvers call; built once by the composition root."""
+    """Everything the resolvers call; built once, all of it, by the composition root."""
 
     accounts: AccountService
+    tokens: TokenService
     workflows: WorkflowService
     templates: TemplateService
-    tokens: TokenService
     executions: ExecutionService
-    extra: dict[str, Any] = field(default_factory=dict)
+    data_sources: DataSourceService
+    credentials: CredentialService
+    api_keys: ApiKeyService
+    uploads: UploadService
+    human_input: HumanInputService
+    skills: SkillService
+    traces: TraceService
+    agent_runs: AgentRunService
 
 
 @dataclass(kw_only=True)
@@ -96,10 +111,7 @@ class Context:
         return (await self.viewer()).user.id
 
     async def _api_key_viewer(self, raw: str) -> Viewer:
-        api_keys = self.services.extra.get("api_keys")
-        if api_keys is None:
-            raise Unauthenticated("API keys are not enabled")
-        key = await api_keys.authenticate(raw)
+        key = await self.services.api_keys.authenticate(raw)
         user = await self.services.accounts.user(key.owner_id)
         if user is None:
             raise Unauthenticated("Invalid API key")

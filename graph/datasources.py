@@ -7,15 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from engine.services.datasources import DataSource, DataSourceQuery, DataSourceService
+from engine.services.datasources import DataSource, DataSourceQuery
 from graph.context import Context
 
 Info = strawberry.Info[Context, None]
 
-
-def _service(info: Info) -> DataSourceService:
-    service: DataSourceService = info.context.services.extra["data_sources"]
-    return service
 
 
 @strawberry.type(name="DataSource")
@@ -89,12 +85,12 @@ class DataSourceQueryRoot:
     ) -> list[DataSourceType]:
         owner = await info.context.user_id()
         query = DataSourceQuery(skip=skip, limit=limit, type=type or None, status=status or None)
-        return [DataSourceType.of(d) for d in await _service(info).list(owner, query)]
+        return [DataSourceType.of(d) for d in await info.context.services.data_sources.list(owner, query)]
 
     @strawberry.field
     async def data_source(self, info: Info, id: strawberry.ID) -> DataSourceType:
         owner = await info.context.user_id()
-        return DataSourceType.of(await _service(info).get(owner, id))
+        return DataSourceType.of(await info.context.services.data_sources.get(owner, id))
 
 
 @strawberry.type
@@ -102,7 +98,7 @@ class DataSourceMutationRoot:
     @strawberry.mutation
     async def create_data_source(self, info: Info, input: DataSourceInput) -> DataSourceType:
         owner = await info.context.user_id()
-        created = await _service(info).create(
+        created = await info.context.services.data_sources.create(
             owner,
             name=input.name,
             type=input.type,
@@ -123,18 +119,18 @@ class DataSourceMutationRoot:
             for n in names
             if getattr(input, n) is not strawberry.UNSET and getattr(input, n) is not None
         }
-        return DataSourceType.of(await _service(info).update(owner, id, changes))
+        return DataSourceType.of(await info.context.services.data_sources.update(owner, id, changes))
 
     @strawberry.mutation
     async def delete_data_source(self, info: Info, id: strawberry.ID) -> bool:
         owner = await info.context.user_id()
-        await _service(info).delete(owner, id)
+        await info.context.services.data_sources.delete(owner, id)
         return True
 
     @strawberry.mutation(description="Connect and do a trivial read; failures are answers.")
     async def test_data_source(self, info: Info, id: strawberry.ID) -> DataSourceTestResult:
         owner = await info.context.user_id()
-        outcome = await _service(info).test(owner, id)
+        outcome = await info.context.services.data_sources.test(owner, id)
         return DataSourceTestResult(
             status="success" if outcome.ok else "failed", message=outcome.message
         )
@@ -144,7 +140,7 @@ class DataSourceMutationRoot:
         self, info: Info, id: strawberry.ID, query: str
     ) -> DataSourceQueryResult:
         owner = await info.context.user_id()
-        result = await _service(info).query(owner, id, query)
+        result = await info.context.services.data_sources.query(owner, id, query)
         return DataSourceQueryResult(
             data=result["data"], count=result["count"], truncated=result["truncated"]
         )

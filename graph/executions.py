@@ -183,7 +183,7 @@ class ExecutionQueryRoot:
             status=status or None,
             search=search or None,
         )
-        found = await info.context.services.executions.list(owner, query)
+        found = await info.context.services.executions.find(owner, query)
         return [ExecutionType.of(e) for e in found]
 
     @strawberry.field
@@ -243,7 +243,7 @@ class ExecutionSubscriptionRoot:
     ) -> AsyncGenerator[ExecutionEventType, None]:
         owner = await info.context.user_id()
         await info.context.check_execution_scope(execution_id)
-        events = info.context.services.executions.events(owner, execution_id, after_seq)
+        events = await info.context.services.executions.events(owner, execution_id, after_seq)
         # Closed here when a subscriber stops early, in the task that iterated it.
         async with aclosing(events):
             async for event in events:

@@ -20,11 +20,14 @@ from strawberry.types import ExecutionContext
 
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
-from graph.agui import AgUiMutationRoot, AgUiQueryRoot
+from graph.agent_runs import AgentRunMutationRoot
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot
 from graph.errors import annotate
 from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
+from graph.human_input import HumanInputMutationRoot, HumanInputQueryRoot
 from graph.secrets import SecretsMutationRoot, SecretsQueryRoot
+from graph.skills import SkillMutationRoot, SkillQueryRoot
+from graph.traces import TraceQueryRoot
 from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
 
 log = logging.getLogger("agentloom.graphql")
@@ -35,7 +38,9 @@ QUERY_ROOTS: tuple[type, ...] = (
     ExecutionQueryRoot,
     DataSourceQueryRoot,
     SecretsQueryRoot,
-    AgUiQueryRoot,
+    SkillQueryRoot,
+    TraceQueryRoot,
+    HumanInputQueryRoot,
 )
 MUTATION_ROOTS: tuple[type, ...] = (
     AccountMutation,
@@ -43,7 +48,9 @@ MUTATION_ROOTS: tuple[type, ...] = (
     ExecutionMutationRoot,
     DataSourceMutationRoot,
     SecretsMutationRoot,
-    AgUiMutationRoot,
+    SkillMutationRoot,
+    HumanInputMutationRoot,
+    AgentRunMutationRoot,
 )
 SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
 

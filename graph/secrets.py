@@ -10,21 +10,13 @@ from datetime import datetime
 
 import strawberry
 
-from engine.services.apikeys import ApiKey, ApiKeyService
-from engine.services.credentials import Credential, CredentialService
+from engine.services.apikeys import ApiKey
+from engine.services.credentials import Credential
 from graph.context import Context
 
 Info = strawberry.Info[Context, None]
 
 
-def _credentials(info: Info) -> CredentialService:
-    service: CredentialService = info.context.services.extra["credentials"]
-    return service
-
-
-def _api_keys(info: Info) -> ApiKeyService:
-    service: ApiKeyService = info.context.services.extra["api_keys"]
-    return service
 
 
 @strawberry.type(name="Credential", description="A provider credential; the key never leaves.")
@@ -110,12 +102,12 @@ class SecretsQueryRoot:
     @strawberry.field
     async def credentials(self, info: Info) -> list[CredentialType]:
         owner = await info.context.session_user_id()
-        return [CredentialType.of(c) for c in await _credentials(info).list(owner)]
+        return [CredentialType.of(c) for c in await info.context.services.credentials.list(owner)]
 
     @strawberry.field(description="The caller's credentials decrypted; loopback clients only.")
     async def runtime_credentials(self, info: Info) -> list[RuntimeCredential]:
         owner = await info.context.session_user_id()
-        found = await _credentials(info).runtime_keys(owner, client=info.context.client)
+        found = await info.context.services.credentials.runtime_keys(owner, client=info.context.client)
         return [
             RuntimeCredential(
                 id=strawberry.ID(c.id),
@@ -131,7 +123,7 @@ class SecretsQueryRoot:
     @strawberry.field
     async def api_keys(self, info: Info) -> list[ApiKeyType]:
         owner = await info.context.session_user_id()
-        return [ApiKeyType.of(k) for k in await _api_keys(info).list(owner)]
+        return [ApiKeyType.of(k) for k in await info.context.services.api_keys.list(owner)]
 
 
 @strawberry.type
@@ -139,7 +131,7 @@ class SecretsMutationRoot:
     @strawberry.mutation
     async def create_credential(self, info: Info, input: CredentialInput) -> CredentialType:
         owner = await info.context.session_user_id()
-        created = await _credentials(info).create(
+        created = await info.context.services.credentials.create(
             owner,
             provider=input.provider,
             name=input.name,
@@ -161,18 +153,18 @@ class SecretsMutationRoot:
             "endpoint": input.endpoint,
             "model": input.model,
         }
-        return CredentialType.of(await _credentials(info).update(owner, id, changes))
+        return CredentialType.of(await info.context.services.credentials.update(owner, id, changes))
 
     @strawberry.mutation
     async def delete_credential(self, info: Info, id: strawberry.ID) -> bool:
         owner = await info.context.session_user_id()
-        await _credentials(info).delete(owner, id)
+        await info.context.services.credentials.delete(owner, id)
         return True
 
     @strawberry.mutation
     async def create_api_key(self, info: Info, input: ApiKeyInput) -> CreatedApiKey:
         owner = await info.context.session_user_id()
-        key, raw = await _api_keys(info).create(
+        key, raw = await info.context.services.api_keys.create(
             owner,
             name=input.name,
             scoped_workflow_ids=input.scoped_workflow_ids,
@@ -183,5 +175,5 @@ class SecretsMutationRoot:
     @strawberry.mutation(description="Revoke a key: it stops working at once.")
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> bool:
         owner = await info.context.session_user_id()
-        await _api_keys(info).revoke(owner, id)
+        await info.context.services.api_keys.revoke(owner, id)
         return True

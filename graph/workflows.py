@@ -56,7 +56,7 @@ class WorkflowType:
 
         owner = await info.context.user_id()
         query = ExecutionQuery(workflow_id=self.id, limit=limit)
-        found = await info.context.services.executions.list(owner, query)
+        found = await info.context.services.executions.find(owner, query)
         return [ExecutionType.of(e) for e in found]
 
     @classmethod

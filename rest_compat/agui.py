@@ -32,9 +32,10 @@ from graphql import ExecutionResult, GraphQLError
 from pydantic import BaseModel
 
 from engine.errors import AgentloomError
+from engine.services.human_input import NO_PENDING_INPUT
 from graph.context import Context
 from graph.view import context_for
-from rest_compat.agui_stream import AgUiMapper, Encoder
+from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
 from rest_compat.errors import STATUS_BY_CODE, ApiError
 from rest_compat.operations import execute
 
@@ -102,23 +103,82 @@ def _text(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def last_user_text(messages: Any) -> str:
+    """The text of the last user message in an AG-UI `messages` list ("" when none)."""
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def resume_response(entry: dict[str, Any]) -> str:
+    """The answer an AG-UI `resume` entry carries ("" when it cancels the interrupt)."""
+    payload = entry.get("payload")
+    if entry.get("status") == "cancelled":
+        return ""
+    if isinstance(payload, dict) and isinstance(payload.get("response"), str):
+        return str(payload["response"])
+    if isinstance(payload, str):
+        return payload
+    return json.dumps(payload)
+
+
+def _answers(resume: Any) -> list[dict[str, Any]] | None:
+    """AG-UI `resume` entries -> the `answers` of `AgentRunInput`."""
+    if not resume:
+        return None
+    if not isinstance(resume, list):
+        raise ApiError(422, "VALIDATION_ERROR", "resume: must be a list")
+    answers = []
+    for entry in resume:
+        entry = entry if isinstance(entry, dict) else {}
+        parsed = parse_interrupt_id(str(entry.get("interruptId") or ""))
+        if parsed is None:
+            raise ApiError(404, "NOT_FOUND", NO_PENDING_INPUT)
+        execution_id, node_id = parsed
+        answers.append(
+            {"executionId": execution_id, "nodeId": node_id, "response": resume_response(entry)}
+        )
+    return answers
+
+
+def _ids(raw: Any, field: str) -> list[str] | None:
+    """Tool or skill ids: seed 003 sends one comma-separated string; a list works too."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        return [t.strip() for t in raw.split(",") if t.strip()]
+    if isinstance(raw, list) and all(isinstance(t, str) for t in raw):
+        return list(raw)
+    raise ApiError(422, "VALIDATION_ERROR", f"{field}: must be a comma-separated list of ids")
+
+
 def _run_input(body: dict[str, Any], props: dict[str, Any], goal: bool) -> dict[str, Any]:
     """The `AgentRunInput` / `GoalRunInput` an AG-UI request body asks for."""
+    messages = body.get("messages")
     fields: dict[str, Any] = {
         "runId": _text(body.get("runId")),
         "threadId": _text(body.get("threadId")),
-        "messages": body.get("messages"),
+        "messages": messages if isinstance(messages, list) else None,
         "fileId": _text(props.get("fileId")),
-        "resume": body.get("resume") or None,
+        "answers": _answers(body.get("resume")),
     }
+    text = last_user_text(messages)
     if goal:
         try:
             max_steps = int(props.get("maxSteps") or 0) or None
         except (TypeError, ValueError) as error:
             raise ApiError(422, "VALIDATION_ERROR", "maxSteps: must be an integer") from error
         fields |= {
-            "tools": props.get("tools"),
-            "skills": props.get("skills"),
+            "goal": text,
+            "tools": _ids(props.get("tools"), "tools"),
+            "skills": _ids(props.get("skills"), "skills"),
             "provider": _text(props.get("provider")),
             "model": _text(props.get("model")),
             "maxSteps": max_steps,
@@ -126,6 +186,7 @@ def _run_input(body: dict[str, Any], props: dict[str, Any], goal: bool) -> dict[
     else:
         raw = props.get("workflowJson")
         fields |= {
+            "input": text,
             "workflowId": _text(props.get("workflowId")),
             "workflowJson": (raw if isinstance(raw, str) else json.dumps(raw)) if raw else None,
         }
@@ -243,7 +304,7 @@ async def human_input(request: Request, body: HumanInputBody) -> Any:
     except ApiError as error:
         if error.code != "NOT_FOUND":
             raise
-        return JSONResponse({"error": "No pending human input for this session"}, status_code=404)
+        return JSONResponse({"error": NO_PENDING_INPUT}, status_code=404)
     return {"success": True}
 
 

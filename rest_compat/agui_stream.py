@@ -33,15 +33,20 @@ from ag_ui.core import (
 )
 from ag_ui.encoder import EventEncoder
 
-from engine.services.agui import parse_interrupt_id
-
 __all__ = ["AgUiMapper", "Encoder", "interrupt_id", "parse_interrupt_id"]
 PROTOCOL_VERSION = "1.0.0"
 Answered = Callable[[str, str], Awaitable[bool]]
 
 
 def interrupt_id(execution_id: str, node_id: str) -> str:
+    """The AG-UI interrupt id of a waiting human node: `<executionId>:<nodeId>`."""
     return f"{execution_id}:{node_id}"
+
+
+def parse_interrupt_id(value: str) -> tuple[str, str] | None:
+    """`<executionId>:<nodeId>` -> (executionId, nodeId); None when malformed."""
+    execution_id, sep, node_id = value.partition(":")
+    return (execution_id, node_id) if sep and execution_id and node_id else None
 
 
 def _pointer(key: str) -> str:
@@ -142,6 +147,10 @@ class AgUiMapper:
                     self._messages[node_id] = message_id
                     out.append(TextMessageStartEvent(message_id=message_id, role="assistant"))
                 out.append(TextMessageContentEvent(message_id=self._messages[node_id], delta=delta))
+        elif kind == "llm_reset":
+            # A retried LLM call: the failed attempt's message ends here and the next
+            # attempt streams into a new message, so clients can drop the fragment.
+            out += self._close_message(node_id)
         elif kind == "tool_call":
             out += self._close_message(node_id)
             call_id = str(data.get("id") or f"call-{seq}")

@@ -167,7 +167,7 @@ async def upload_file(request: Request) -> dict[str, Any]:
         file = form.get("file")
         if not isinstance(file, UploadFile):
             raise ApiError(422, "VALIDATION_ERROR", "file: a multipart field `file` is required")
-        uploads: UploadService = request.app.state.services.extra["uploads"]
+        uploads: UploadService = request.app.state.services.uploads
         try:
             saved = await uploads.save(
                 owner,

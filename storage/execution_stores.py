@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import pymongo
 from pymongo import ReturnDocument
+from pymongo.errors import BulkWriteError
 
 from engine.events import ExecutionEvent
 from engine.services.records import (
@@ -18,6 +19,7 @@ from engine.services.records import (
     LogQuery,
     utcnow,
 )
+from engine.services.stores import LoggedEvent, SeqTaken
 from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument
 from storage.stores import search_pattern, to_record
 
@@ -172,17 +174,6 @@ class MongoExecutionStore:
         return failed
 
 
-def _event(doc: ExecutionEventDocument) -> ExecutionEvent:
-    return ExecutionEvent(
-        execution_id=doc.execution_id,
-        seq=doc.seq,
-        type=doc.type,  # type: ignore[arg-type]
-        node_id=doc.node_id,
-        timestamp=doc.timestamp,
-        data=doc.data,
-    )
-
-
 def _log(raw: dict[str, Any]) -> LogEntry:
     line = raw["log"]
     return LogEntry(
@@ -197,58 +188,103 @@ def _log(raw: dict[str, Any]) -> LogEntry:
     )
 
 
+def _event_doc(event: ExecutionEvent, log: LogEntry | None, writer: str) -> dict[str, Any]:
+    return {
+        "execution_id": event.execution_id,
+        "seq": event.seq,
+        "type": event.type,
+        "node_id": event.node_id,
+        "timestamp": event.timestamp,
+        "data": event.data,
+        "log": None
+        if log is None
+        else {
+            "level": log.level,
+            "message": log.message,
+            "node_type": log.node_type,
+            "duration_ms": log.duration_ms,
+        },
+        "log_level": log.level if log else None,
+        "w": writer,
+    }
+
+
+def _raw_event(doc: dict[str, Any]) -> ExecutionEvent:
+    return ExecutionEvent(
+        execution_id=doc["execution_id"],
+        seq=doc["seq"],
+        type=doc["type"],
+        node_id=doc.get("node_id"),
+        timestamp=doc["timestamp"],
+        data=doc.get("data") or {},
+    )
+
+
+DUPLICATE_KEY = 11000
+
+
+class MongoEventWatch:
+    """A change stream on the event log; `next_event` waits at most its max wait."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def next_event(self) -> tuple[ExecutionEvent, Any] | None:
+        change = await self._stream.try_next()
+        if change is None:
+            return None
+        return _raw_event(change["fullDocument"]), change["_id"]
+
+    async def close(self) -> None:
+        await self._stream.close()
+
+
 class MongoEventStore:
+    """The event log, one document per event, tagged with the process that wrote it (`w`)."""
+
+    def __init__(self, *, writer: str = "") -> None:
+        self.writer = writer
+
     @staticmethod
     def _collection() -> Any:
         return ExecutionEventDocument.get_pymongo_collection()
 
-    async def append(self, event: ExecutionEvent, *, log: LogEntry | None) -> None:
-        line = None
-        if log is not None:
-            line = {
-                "level": log.level,
-                "message": log.message,
-                "node_type": log.node_type,
-                "duration_ms": log.duration_ms,
-            }
-        doc = ExecutionEventDocument(
-            execution_id=event.execution_id,
-            seq=event.seq,
-            type=event.type,
-            node_id=event.node_id,
-            timestamp=event.timestamp,
-            data=event.data,
-            log=line,
-            log_level=log.level if log else None,
-        )
-        await self._collection().insert_one(doc.model_dump(by_alias=True, exclude={"id"}))
+    async def append(self, entries: Sequence[LoggedEvent], *, exclusive: bool = False) -> None:
+        docs = [_event_doc(event, line, self.writer) for event, line in entries]
+        while docs:
+            try:
+                await self._collection().insert_many(docs, ordered=True)
+                return
+            except BulkWriteError as error:
+                # Ordered: everything before the first error is stored, nothing after it.
+                first = error.details["writeErrors"][0]
+                if first.get("code") != DUPLICATE_KEY:
+                    raise
+                if exclusive:
+                    raise SeqTaken(str(first.get("errmsg", "duplicate seq"))) from error
+                # Stored by an earlier attempt whose reply was lost: skip it, go on.
+                docs = docs[first["index"] + 1 :]
 
     async def after(
         self, execution_id: str, after_seq: int, *, limit: int = 1000
     ) -> list[ExecutionEvent]:
-        docs = (
-            await ExecutionEventDocument.find(
-                {"execution_id": execution_id, "seq": {"$gt": after_seq}}
+        cursor = (
+            self._collection()
+            .find(
+                {"execution_id": execution_id, "seq": {"$gt": after_seq}},
+                {"_id": 0, "log": 0, "log_level": 0, "w": 0},
             )
             .sort([("seq", pymongo.ASCENDING)])
             .limit(limit)
-            .to_list()
         )
-        return [_event(d) for d in docs]
+        return [_raw_event(doc) async for doc in cursor]
 
-    async def watch(self) -> AsyncIterator[ExecutionEvent]:
-        pipeline = [{"$match": {"operationType": "insert"}}]
-        async with await self._collection().watch(pipeline) as stream:
-            async for change in stream:
-                doc = change["fullDocument"]
-                yield ExecutionEvent(
-                    execution_id=doc["execution_id"],
-                    seq=doc["seq"],
-                    type=doc["type"],
-                    node_id=doc.get("node_id"),
-                    timestamp=doc["timestamp"],
-                    data=doc.get("data") or {},
-                )
+    async def watch(self, *, resume_after: Any = None, max_wait_s: float = 0.5) -> MongoEventWatch:
+        pipeline = [{"$match": {"operationType": "insert", "fullDocument.w": {"$ne": self.writer}}}]
+        stream = await self._collection().watch(
+            pipeline, resume_after=resume_after, max_await_time_ms=int(max_wait_s * 1000)
+        )
+        return MongoEventWatch(stream)
 
     async def last_seq(self, execution_id: str) -> int:
         raw = await self._collection().find_one(
@@ -278,3 +314,21 @@ class MongoEventStore:
             .sort([("seq", pymongo.ASCENDING)])
         )
         return [_log(raw) async for raw in cursor]
+
+
+class MongoRunLookup:
+    """Finds executions by the client's run id, and the latest ended one (for traces)."""
+
+    async def by_run_id(self, owner_id: str, run_id: str) -> str | None:
+        raw = await ExecutionDocument.get_pymongo_collection().find_one(
+            {"owner_id": owner_id, "run_id": run_id}, {"_id": 1}
+        )
+        return str(raw["_id"]) if raw else None
+
+    async def latest_ended(self, owner_id: str) -> tuple[str, str | None] | None:
+        raw = await ExecutionDocument.get_pymongo_collection().find_one(
+            {"owner_id": owner_id, "status": {"$in": ["completed", "failed", "cancelled"]}},
+            {"_id": 1, "run_id": 1},
+            sort=[("finished_at", pymongo.DESCENDING)],
+        )
+        return (str(raw["_id"]), raw.get("run_id")) if raw else None

@@ -2,13 +2,15 @@
 
 Config: `provider` (openai, deepseek, azure-openai, ollama, custom), `model`,
 `prompt` (template), optional `system`, `temperature`, `max_tokens`,
-`retries`. Tokens are published as `llm_token` events; usage is added to the
-node's and the run's totals. Output: the reply text.
+`retries`. Tokens are published as `llm_token` events carrying their attempt;
+a retry first publishes `llm_reset`, so a client drops the failed attempt's
+partial text and shows only the final attempt's. Usage is added to the node's
+and the run's totals. Output: the reply text.
 """
 
 from __future__ import annotations
 
-from engine.events import LlmToken
+from engine.events import LlmReset, LlmToken
 from engine.llm import open_client, resolve_provider, stream_chat
 from engine.node_context import NodeContext, NodeResult
 from engine.nodes._llm_common import messages_of, model_of, retries_of, sampling
@@ -27,8 +29,10 @@ async def run(ctx: NodeContext) -> NodeResult:
     model = model_of(ctx, config.provider)
     messages = messages_of(ctx)
 
+    attempt = 1
+
     async def on_token(delta: str) -> None:
-        await ctx.emit(LlmToken(node_id=ctx.node_id, delta=delta))
+        await ctx.emit(LlmToken(node_id=ctx.node_id, delta=delta, attempt=attempt))
 
     async def call() -> str:
         async with open_client(
@@ -45,8 +49,11 @@ async def run(ctx: NodeContext) -> NodeResult:
         ctx.run.add_usage(ctx.node_id, result.usage)
         return result.text
 
-    async def on_retry(attempt: int, exc: BaseException) -> None:
-        await ctx.log("warn", f"LLM call failed, retry {attempt}: {exc}")
+    async def on_retry(retry: int, exc: BaseException) -> None:
+        nonlocal attempt
+        attempt = retry + 1
+        await ctx.log("warn", f"LLM call failed, retry {retry}: {exc}")
+        await ctx.emit(LlmReset(node_id=ctx.node_id, attempt=attempt, reason=str(exc)))
 
     text = await with_retries(
         call,

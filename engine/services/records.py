@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
+
+from engine.clock import utcnow
 
 JSONDict = dict[str, Any]
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    # Millisecond precision: what MongoDB keeps, so a value read back equals the one written.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 Role = Literal["user", "admin"]

@@ -6,7 +6,7 @@ another user's object is indistinguishable from a missing one.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -123,8 +123,33 @@ class ExecutionStore(Protocol):
         ...
 
 
+class SeqTaken(Exception):
+    """`append(..., exclusive=True)` found a seq already stored (another writer got there)."""
+
+
+LoggedEvent = tuple[ExecutionEvent, LogEntry | None]
+"""An event and the log line it reads as, if any (see `engine.services.logs`)."""
+
+
+class EventWatch(Protocol):
+    async def next_event(self) -> tuple[ExecutionEvent, Any] | None:
+        """The next appended event and its resume token; None if none came within the
+        watch's `max_wait_s`."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class EventStore(Protocol):
-    async def append(self, event: ExecutionEvent, *, log: LogEntry | None) -> None: ...
+    """A run's ordered event log: (execution_id, seq) is unique."""
+
+    async def append(self, entries: Sequence[LoggedEvent], *, exclusive: bool = False) -> None:
+        """Store events of one run, in order, all or raise.
+
+        Idempotent by default: an entry whose seq is already stored counts as written
+        (a retry after a lost reply). With `exclusive`, such an entry raises `SeqTaken`.
+        """
+        ...
 
     async def after(
         self, execution_id: str, after_seq: int, *, limit: int = 1000
@@ -132,8 +157,9 @@ class EventStore(Protocol):
 
     async def last_seq(self, execution_id: str) -> int: ...
 
-    def watch(self) -> AsyncIterator[ExecutionEvent]:
-        """Every event appended from now on, by any process (a change stream)."""
+    async def watch(self, *, resume_after: Any = None, max_wait_s: float = 0.5) -> EventWatch:
+        """A change stream of events other processes append from now on (this process's
+        own are filtered out by the database); `resume_after` continues after a token."""
         ...
 
     async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]: ...

@@ -1,18 +1,19 @@
 """Beanie documents, one module per domain; `ALL_DOCUMENTS` is what init_beanie loads."""
 
 from storage.documents.accounts import LoginFailure, UserDocument
-from storage.documents.agui import HumanRequestDocument, SkillDocument
 from storage.documents.executions import (
     ExecutionDocument,
     ExecutionEventDocument,
     ExecutionGraphDocument,
 )
+from storage.documents.human_input import HumanRequestDocument
 from storage.documents.secrets import (
     ApiKeyDocument,
     CredentialDocument,
     DataSourceDocument,
     UploadDocument,
 )
+from storage.documents.skills import SkillDocument
 from storage.documents.workflows import TemplateDocument, WorkflowDocument, WorkflowVersionDocument
 
 ALL_DOCUMENTS: list[type] = [

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+
+from engine.clock import utcnow
+
+__all__ = ["new_id", "utcnow"]
 
 
 def new_id() -> str:
@@ -11,7 +14,3 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def utcnow() -> datetime:
-    # MongoDB keeps milliseconds; truncating here makes a value read back equal the one written.
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)

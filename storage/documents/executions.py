@@ -89,6 +89,8 @@ class ExecutionEventDocument(Document):
     log: dict[str, Any] | None = None
     """The log line this event reads as (level, message, node_type, duration_ms), if any."""
     log_level: str | None = None
+    w: str = ""
+    """The process that wrote it: a change stream skips its own writer's events."""
 
     class Settings:
         name = "execution_events"

@@ -146,10 +146,10 @@ ANSWERED = "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, no
 def test_start_agent_run_runid_namespace_and_resume(llm_server: LiveServer) -> None:
     user, other = llm_server.register(), llm_server.register()
     messages = [{"role": "user", "content": "the plan"}]
-    run = {"runId": "run-gql-1", "threadId": "t-1", "messages": messages}
+    run = {"runId": "run-gql-1", "threadId": "t-1", "input": "the plan", "messages": messages}
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
         bad = gql(c, START_AGENT_RUN, {"i": {"messages": messages}})
-        assert code(bad) == "VALIDATION_ERROR"
+        assert code(bad) == "VALIDATION_ERROR" and bad["errors"][0]["extensions"]["field"]
         bad = gql(c, START_AGENT_RUN, {"i": {"workflowJson": "{nope"}})
         assert bad["errors"][0]["extensions"]["field"] == "workflowJson"
 
@@ -175,10 +175,9 @@ def test_start_agent_run_runid_namespace_and_resume(llm_server: LiveServer) -> N
                 break
             time.sleep(0.05)
         assert node_id
-        interrupt = f"{execution['id']}:{node_id}"
-        resume = {"interruptId": interrupt, "payload": {"response": "yes"}}
-        assert code(gql(o, START_AGENT_RUN, {"i": {"resume": [resume]}})) == "NOT_FOUND"
-        resumed = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1", "resume": [resume]}})
+        answer = {"executionId": execution["id"], "nodeId": node_id, "response": "yes"}
+        assert code(gql(o, START_AGENT_RUN, {"i": {"answers": [answer]}})) == "NOT_FOUND"
+        resumed = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1", "answers": [answer]}})
         resumed_run = resumed["data"]["startAgentRun"]
         assert resumed_run["execution"]["id"] == execution["id"]
         assert resumed_run["resumeAfterSeq"] > 0
@@ -220,12 +219,12 @@ def test_start_goal_run(llm_server: LiveServer, openai_server: FakeOpenAIServer)
     openai_server.set_rule(calculator_rule)
     user = llm_server.register()
     with llm_server.client(user["token"]) as c:
-        bad = gql(c, START_GOAL_RUN, {"i": {"goal": "x", "tools": 5}})
-        assert code(bad) == "VALIDATION_ERROR"
+        bad = gql(c, START_GOAL_RUN, {"i": {"goal": "x", "tools": ["no-such-tool"]}})
+        assert code(bad) == "VALIDATION_ERROR" and bad["errors"][0]["extensions"]["field"] == "tools"
         started = gql(
             c,
             START_GOAL_RUN,
-            {"i": {"goal": "calculate 12*7", "tools": "calculator", "runId": "goal-1"}},
+            {"i": {"goal": "calculate 12*7", "tools": ["calculator"], "runId": "goal-1"}},
         )["data"]["startGoalRun"]
         assert started["runId"] == "goal-1" and started["execution"]["workflowName"] == "goal"
         assert started["execution"]["inputData"]["input"] == "calculate 12*7"

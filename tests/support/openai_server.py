@@ -28,7 +28,16 @@ class ToolCallReply:
     id: str = ""
 
 
-Reply = str | list[ToolCallReply]
+@dataclass(kw_only=True)
+class CutStream:
+    """A streamed answer that stops after `after_tokens` tokens: the connection closes
+    with no finish_reason and no `[DONE]`, like a provider dropping mid-answer."""
+
+    text: str
+    after_tokens: int
+
+
+Reply = str | list[ToolCallReply] | CutStream
 Rule = Callable[[dict[str, Any]], Reply]
 
 
@@ -110,6 +119,9 @@ class FakeOpenAIServer:
                 owner.requests.append(body)
                 owner.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = owner.rule(body)
+                if isinstance(reply, CutStream) and not body.get("stream"):
+                    self._json(500, {"error": {"message": "cut"}})
+                    return
                 if body.get("stream"):
                     self._stream(body, reply)
                 else:
@@ -189,6 +201,13 @@ class FakeOpenAIServer:
                     return f"data: {json.dumps(payload)}\n\n".encode()
 
                 try:
+                    if isinstance(reply, CutStream):
+                        first = {"role": "assistant", "content": ""}
+                        self._send(chunk([{"index": 0, "delta": first, "finish_reason": None}]))
+                        for token in _tokens(reply.text)[: reply.after_tokens]:
+                            delta = {"content": token}
+                            self._send(chunk([{"index": 0, "delta": delta, "finish_reason": None}]))
+                        return
                     if isinstance(reply, str):
                         first = {"role": "assistant", "content": ""}
                         self._send(chunk([{"index": 0, "delta": first, "finish_reason": None}]))

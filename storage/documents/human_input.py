@@ -1,4 +1,4 @@
-"""Chat-client (AG-UI) documents: pending human input requests and custom skills."""
+"""Pending and answered human-input requests of waiting `human` nodes."""
 
 from __future__ import annotations
 
@@ -32,20 +32,3 @@ class HumanRequestDocument(Document):
             IndexModel([("execution_id", pymongo.ASCENDING), ("node_id", pymongo.ASCENDING)]),
             IndexModel([("owner_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)]),
         ]
-
-
-class SkillDocument(Document):
-    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
-    owner_id: str
-    name: str
-    description: str = ""
-    category: str = ""
-    icon: str = ""
-    instructions: str = ""
-    tools: list[str] = Field(default_factory=list)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-
-    class Settings:
-        name = "skills"
-        indexes = [IndexModel([("owner_id", pymongo.ASCENDING), ("name", pymongo.ASCENDING)])]

@@ -1,0 +1,138 @@
+"""Following a run's event log: replay from any seq, then the live events, once each.
+
+`follow()` subscribes to the in-process broadcaster first and reads the log
+second, so nothing can fall between the two; then it takes live batches,
+dropping what it has already yielded and going back to the log on any gap or
+when it was dropped for being slow. A run recorded by another process has no
+in-process publisher of its own: the change-stream relay publishes its events
+here, and a quiet subscription re-reads the log every `poll_s` in case the
+relay missed something. The stream ends after the run's terminal event.
+
+Never `yield` inside a cancel scope in an async generator: the scope would
+stay active while the consumer runs, and a consumer slower than the timeout
+would be cancelled by the generator's deadline. Every wait here happens in a
+helper that leaves its scope before the generator yields.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator, Callable, Sequence
+from datetime import timedelta
+
+import anyio
+
+from engine.clock import utcnow
+from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
+from engine.services.broadcast import Broadcaster, Subscription
+from engine.services.records import TERMINAL_STATUSES
+from engine.services.stores import EventStore, ExecutionStore
+
+PAGE = 500
+END_GRACE_S = 5.0
+"""How long a subscriber waits for the terminal event of a run already marked over."""
+
+
+class _Wake(enum.Enum):
+    QUIET = "quiet"
+    """Nothing arrived within the poll interval."""
+    DROPPED = "dropped"
+    """The broadcaster closed our stream: we were too slow."""
+
+
+class EventFollower:
+    def __init__(
+        self,
+        *,
+        events: EventStore,
+        executions: ExecutionStore,
+        broadcaster: Broadcaster,
+        is_local: Callable[[str], bool],
+        on_remote: Callable[[str], None] | None = None,
+        poll_s: float = 1.0,
+        page: int = PAGE,
+        end_grace_s: float = END_GRACE_S,
+    ) -> None:
+        self._events = events
+        self._executions = executions
+        self._broadcaster = broadcaster
+        self._is_local = is_local
+        self._on_remote = on_remote
+        """Told when a subscriber follows a run another process records (starts the relay)."""
+        self._poll_s = poll_s
+        self._page = page
+        self._end_grace_s = end_grace_s
+
+    async def follow(
+        self, execution_id: str, after_seq: int = 0
+    ) -> AsyncGenerator[ExecutionEvent, None]:
+        """Every event after `after_seq`, then the live ones, ending after the terminal one."""
+        last = after_seq
+        read_log = True
+        subscription = self._broadcaster.subscribe(execution_id)
+        if self._on_remote is not None and not self._is_local(execution_id):
+            self._on_remote(execution_id)
+        try:
+            while True:
+                if read_log:
+                    read_log = False
+                    while True:
+                        batch = await self._events.after(execution_id, last, limit=self._page)
+                        for event in batch:
+                            yield event
+                            last = event.seq
+                            if event.type in TERMINAL_EVENT_TYPES:
+                                return
+                        if len(batch) < self._page:
+                            break
+                    if await self._ended_without_log(execution_id, last):
+                        return
+                received = await self._next(subscription)
+                if received is _Wake.DROPPED:
+                    subscription.close()
+                    subscription = self._broadcaster.subscribe(execution_id)
+                    read_log = True
+                    continue
+                if received is _Wake.QUIET:
+                    # A run of this process publishes everything it stores: silence is
+                    # just silence. Any other run may have moved on without us hearing.
+                    read_log = not self._is_local(execution_id)
+                    continue
+                for event in received:
+                    if event.seq <= last:
+                        continue
+                    if event.seq != last + 1:
+                        read_log = True  # a gap: the log has what we missed
+                        break
+                    yield event
+                    last = event.seq
+                    if event.type in TERMINAL_EVENT_TYPES:
+                        return
+        finally:
+            subscription.close()
+
+    async def _next(self, live: Subscription) -> Sequence[ExecutionEvent] | _Wake:
+        with anyio.move_on_after(self._poll_s):
+            try:
+                return await live.receive()
+            except anyio.EndOfStream:
+                return _Wake.DROPPED
+        return _Wake.QUIET
+
+    async def _ended_without_log(self, execution_id: str, last: int) -> bool:
+        """A run that is over but whose log will get no terminal event (it died mid-write).
+
+        The final status is written just before the terminal event, so a run that ended
+        only moments ago is given time for that event to arrive.
+        """
+        if self._is_local(execution_id):
+            return False
+        execution = await self._executions.get_any(execution_id)
+        if execution is None:
+            return True
+        if execution.status not in TERMINAL_STATUSES:
+            return False
+        settled = execution.finished_at is None or (
+            utcnow() - execution.finished_at > timedelta(seconds=self._end_grace_s)
+        )
+        return settled and await self._events.last_seq(execution_id) <= last

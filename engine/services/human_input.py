@@ -1,0 +1,83 @@
+"""Human input: answering a run's waiting `human` node, from any process.
+
+A node asks through the `HumanInputBroker` port (storage keeps the request);
+an answer names the run by execution id, thread id or the client's run id,
+and optionally the node. Another user's request answers like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import anyio
+
+from engine.errors import NotFound, ValidationFailed
+
+NO_PENDING_INPUT = "No pending human input for this session"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanAnswer:
+    """One answer to one node's request."""
+
+    execution_id: str
+    node_id: str
+    response: str
+
+
+class HumanAnswerStore(Protocol):
+    async def answer(
+        self,
+        owner_id: str,
+        *,
+        execution_id: str | None,
+        thread_id: str | None,
+        run_id: str | None,
+        node_id: str | None,
+        response: str,
+    ) -> bool:
+        """Answer the oldest matching pending request; False when none matches."""
+        ...
+
+    async def is_answered(self, execution_id: str, node_id: str) -> bool: ...
+
+
+class HumanInputService:
+    def __init__(self, *, store: HumanAnswerStore, wait_s: float = 3.0) -> None:
+        self._store = store
+        self._wait_s = wait_s
+
+    async def submit(
+        self,
+        owner_id: str,
+        *,
+        response: str,
+        execution_id: str | None = None,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        """Answer the owner's pending request that matches; NotFound when none is waiting.
+
+        A node announces its request just before it is stored, so a client that answers
+        right after the announcement is given a moment for the request to appear.
+        """
+        if not (execution_id or thread_id or run_id):
+            raise ValidationFailed("executionId, threadId or runId is required", field="runId")
+        with anyio.move_on_after(self._wait_s):
+            while True:
+                if await self._store.answer(
+                    owner_id,
+                    execution_id=execution_id,
+                    thread_id=thread_id,
+                    run_id=run_id,
+                    node_id=node_id,
+                    response=response,
+                ):
+                    return
+                await anyio.sleep(0.1)
+        raise NotFound(NO_PENDING_INPUT)
+
+    async def is_answered(self, execution_id: str, node_id: str) -> bool:
+        return await self._store.is_answered(execution_id, node_id)

@@ -1,0 +1,24 @@
+"""Seed 003's `workflowJson`: a workflow as one JSON document in a string."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.errors import ValidationFailed
+
+
+def parse_workflow_json(text: str, *, field: str = "workflowJson") -> dict[str, Any]:
+    """The document, which must be a JSON object; `nodes`/`edges` default to empty lists."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ValidationFailed(f"{field} is not valid JSON", field=field) from error
+    if not isinstance(document, dict):
+        raise ValidationFailed(f"{field} must be a JSON object", field=field)
+    for key in ("nodes", "edges"):
+        if document.get(key) is None:
+            document[key] = []
+        elif not isinstance(document[key], list):
+            raise ValidationFailed(f"{field}.{key} must be a list", field=f"{field}.{key}")
+    return document

@@ -1,0 +1,35 @@
+"""Run traces over GraphQL: a run's event log as JSONL lines."""
+
+from __future__ import annotations
+
+import strawberry
+
+from engine.services.traces import Trace
+from graph.context import Context
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type(name="Trace", description="A run's event log as JSONL lines.")
+class TraceType:
+    run_id: str
+    path: str = strawberry.field(description="`traces/{runId}.jsonl`, as seed 003 names it.")
+    entries: list[str] = strawberry.field(description="JSONL lines, one execution event each.")
+
+    @classmethod
+    def of(cls, t: Trace) -> TraceType:
+        return cls(run_id=t.run_id, path=t.path, entries=t.entries)
+
+
+@strawberry.type
+class TraceQueryRoot:
+    @strawberry.field(description="A run's trace, by the client's run id or execution id.")
+    async def trace(self, info: Info, run_id: str) -> TraceType:
+        owner = await info.context.user_id()
+        return TraceType.of(await info.context.services.traces.for_run(owner, run_id))
+
+    @strawberry.field(description="The trace of the caller's most recently ended run.")
+    async def latest_trace(self, info: Info) -> TraceType | None:
+        owner = await info.context.user_id()
+        trace = await info.context.services.traces.latest(owner)
+        return TraceType.of(trace) if trace else None

@@ -7,6 +7,11 @@ from storage.documents.executions import (
     ExecutionGraphDocument,
 )
 from storage.documents.human_input import HumanRequestDocument
+from storage.documents.knowledge import (
+    KnowledgeBaseDocument,
+    KnowledgeFileDocument,
+    KnowledgeIngestEventDocument,
+)
 from storage.documents.secrets import (
     ApiKeyDocument,
     CredentialDocument,
@@ -31,6 +36,9 @@ ALL_DOCUMENTS: list[type] = [
     UploadDocument,
     HumanRequestDocument,
     SkillDocument,
+    KnowledgeBaseDocument,
+    KnowledgeFileDocument,
+    KnowledgeIngestEventDocument,
 ]
 
 __all__ = [
@@ -41,6 +49,9 @@ __all__ = [
     "ExecutionDocument",
     "ExecutionEventDocument",
     "ExecutionGraphDocument",
+    "KnowledgeBaseDocument",
+    "KnowledgeFileDocument",
+    "KnowledgeIngestEventDocument",
     "LoginFailure",
     "TemplateDocument",
     "UploadDocument",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.knowledge.ports import KnowledgeSearcher
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
 from engine.tools.catalog import ToolSpec
@@ -26,6 +27,8 @@ class RunServices:
     human_input: HumanInputBroker | None = None
     credentials: CredentialResolver | None = None
     data_sources: DataSourceQuerier | None = None
+    knowledge: KnowledgeSearcher | None = None
+    """Knowledge base search for the `knowledge` node and the `knowledge_search` tool."""
     outbound_guard: OutboundGuard = field(default_factory=lambda: OutboundGuard.from_entries([]))
     """Every user-supplied URL (http node, tools, user credentials' base URLs) passes it."""
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -12,6 +12,7 @@ from engine.nodes import (  # noqa: F401  (imported for their registration)
     http,
     human,
     input,
+    knowledge,
     llm,
     loop,
     output,

@@ -1,7 +1,9 @@
 """The `agent` node: an LLM that calls tools from the catalog until it answers.
 
-Config: like `llm`, plus `tools` (tool ids from the catalog) and `max_steps`
-(chat completions allowed, default 8). Every call and result is an event.
+Config: like `llm`, plus `tools` (tool ids from the catalog), `max_steps`
+(chat completions allowed, default 8) and `knowledgeBases` (knowledge base
+ids: the agent gets `knowledge_search`, limited to them). Every call and
+result is an event.
 Output: `{"text", "steps", "tool_calls"}`.
 """
 
@@ -24,6 +26,9 @@ def _check(data: Mapping[str, Any]) -> list[str]:
     errors = []
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         errors.append("data.tools must be a list of tool ids")
+    bases = data.get("knowledgeBases", [])
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        errors.append("data.knowledgeBases must be a list of knowledge base ids")
     steps = data.get("max_steps", 8)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 50:
         errors.append("data.max_steps must be an integer from 1 to 50")
@@ -32,7 +37,11 @@ def _check(data: Mapping[str, Any]) -> list[str]:
 
 async def run(ctx: NodeContext) -> NodeResult:
     services = ctx.services
-    wanted = ctx.data.get("tools", [])
+    wanted = list(ctx.data.get("tools", []))
+    # Attached knowledge bases come with the tool that searches them.
+    bases = tuple(ctx.data.get("knowledgeBases") or ())
+    if bases and "knowledge_search" not in wanted:
+        wanted.append("knowledge_search")
     unknown = [t for t in wanted if t not in services.tools]
     if unknown:
         raise NodeConfigInvalid(
@@ -52,7 +61,13 @@ async def run(ctx: NodeContext) -> NodeResult:
             model=model_of(ctx, config.provider),
             messages=messages_of(ctx),
             tools={t: services.tools[t] for t in wanted},
-            tool_context=ToolContext(guard=services.outbound_guard, environ=services.environ),
+            tool_context=ToolContext(
+                guard=services.outbound_guard,
+                environ=services.environ,
+                owner_id=ctx.run.owner_id,
+                knowledge=services.knowledge,
+                knowledge_base_ids=bases,
+            ),
             emit=ctx.emit,
             node_id=ctx.node_id,
             max_steps=int(ctx.data.get("max_steps", 8)),

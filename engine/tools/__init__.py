@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from engine.tools.basic import BASIC_TOOLS
 from engine.tools.catalog import ToolContext, ToolError, ToolHandler, ToolSpec
+from engine.tools.knowledge import KNOWLEDGE_TOOLS
 from engine.tools.web import WEB_TOOLS
 
-TOOL_CATALOG: dict[str, ToolSpec] = {tool.id: tool for tool in (*BASIC_TOOLS, *WEB_TOOLS)}
+TOOL_CATALOG: dict[str, ToolSpec] = {
+    tool.id: tool for tool in (*BASIC_TOOLS, *WEB_TOOLS, *KNOWLEDGE_TOOLS)
+}
 """Every built-in tool by id."""
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import ValidationFailed
 from engine.outbound import OutboundGuard
+
+if TYPE_CHECKING:
+    from engine.knowledge.ports import KnowledgeSearcher
 
 
 class ToolError(ValidationFailed):
@@ -21,6 +24,12 @@ class ToolContext:
     guard: OutboundGuard
     environ: Mapping[str, str] = field(default_factory=dict)
     http_timeout_s: float = 20.0
+    owner_id: str = ""
+    """Whose run this is: tools that read owned data (knowledge bases) are scoped by it."""
+    knowledge: KnowledgeSearcher | None = None
+    knowledge_base_ids: tuple[str, ...] = ()
+    """What `knowledge_search` searches (an agent's `data.knowledgeBases`); empty: all the
+    owner's knowledge bases."""
 
 
 ToolHandler = Callable[[Mapping[str, Any], ToolContext], Awaitable[Any]]

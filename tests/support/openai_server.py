@@ -6,13 +6,21 @@ decided by a rule: a callable receiving the request JSON and returning
 either text (`str`) or tool calls (`list[ToolCallReply]`). It records every
 request, can delay each streamed token (to test cancellation mid-stream) and
 notes when a client hangs up before the stream ended.
+
+`POST /v1/embeddings` answers deterministic hashed bag-of-words vectors
+(`hashed_embedding`): texts sharing words really are closer, so retrieval
+can be tested for ranking. Its requests are in `embedding_requests`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import math
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +82,23 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text) or [""]
 
 
+EMBEDDING_DIMENSIONS = 256
+
+
+def hashed_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """Lower-cased word tokens hashed (blake2b, stable across runs) into signed buckets,
+    L2-normalised; a text without words gets a fixed unit vector."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"\w+", text.lower()):
+        digest = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+        vector[digest % dimensions] += 1.0 if (digest >> 32) & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    if norm == 0:
+        vector[0] = 1.0
+        return vector
+    return [x / norm for x in vector]
+
+
 @dataclass(kw_only=True)
 class FakeOpenAIServer:
     """The server; `base_url` is `http://127.0.0.1:PORT/v1`."""
@@ -85,6 +110,12 @@ class FakeOpenAIServer:
     disconnected: threading.Event = field(default_factory=threading.Event)
     """Set when a client closed the connection before the stream ended."""
     completed_streams: int = 0
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    embedding_headers: list[dict[str, str]] = field(default_factory=list)
+    embedding_failures_after: int | None = None
+    """When set, embedding requests after this many answer HTTP 500 (to test failures)."""
+    embedding_delay_s: float = 0.0
+    """Wait this long before answering each embedding request (to watch an ingest live)."""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -113,6 +144,9 @@ class FakeOpenAIServer:
                 except ValueError:
                     self._json(400, {"error": {"message": "invalid JSON"}})
                     return
+                if self.path.rstrip("/").endswith("/embeddings"):
+                    self._embeddings(body)
+                    return
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                     return
@@ -126,6 +160,37 @@ class FakeOpenAIServer:
                     self._stream(body, reply)
                 else:
                     self._complete(body, reply)
+
+            def _embeddings(self, body: dict[str, Any]) -> None:
+                owner.embedding_requests.append(body)
+                owner.embedding_headers.append({k.lower(): v for k, v in self.headers.items()})
+                if owner.embedding_delay_s:
+                    time.sleep(owner.embedding_delay_s)
+                limit = owner.embedding_failures_after
+                if limit is not None and len(owner.embedding_requests) > limit:
+                    self._json(500, {"error": {"message": "embedding backend exploded"}})
+                    return
+                texts = body.get("input")
+                texts = [texts] if isinstance(texts, str) else list(texts or [])
+                as_base64 = body.get("encoding_format") == "base64"
+                data = []
+                for index, text in enumerate(texts):
+                    vector = hashed_embedding(str(text))
+                    encoded: Any = vector
+                    if as_base64:
+                        packed = struct.pack(f"<{len(vector)}f", *vector)
+                        encoded = base64.b64encode(packed).decode()
+                    data.append({"object": "embedding", "index": index, "embedding": encoded})
+                tokens = sum(len(re.findall(r"\w+", str(t))) for t in texts)
+                self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body.get("model", "fake-embedding"),
+                        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                    },
+                )
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

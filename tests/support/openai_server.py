@@ -86,12 +86,13 @@ EMBEDDING_DIMENSIONS = 256
 
 
 def hashed_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """Lower-cased word tokens hashed (blake2b, stable across runs) into signed buckets,
-    L2-normalised; a text without words gets a fixed unit vector."""
+    """Lower-cased word tokens counted into buckets by a stable hash (blake2b), L2-normalised;
+    a text without words gets a fixed unit vector. Unsigned: a bucket collision adds a little
+    similarity, it never cancels a real match."""
     vector = [0.0] * dimensions
     for word in re.findall(r"\w+", text.lower()):
         digest = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-        vector[digest % dimensions] += 1.0 if (digest >> 32) & 1 else -1.0
+        vector[digest % dimensions] += 1.0
     norm = math.sqrt(sum(x * x for x in vector))
     if norm == 0:
         vector[0] = 1.0

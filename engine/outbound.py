@@ -23,6 +23,7 @@ import anyio
 import httpx
 
 from engine.errors import OutboundRefused
+from engine.http_body import DEFAULT_MAX_RESPONSE_BYTES, INFLATABLE, with_ceiling
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -117,11 +118,13 @@ class OutboundGuard:
 
 
 class _GuardedTransport(httpx.AsyncBaseTransport):
-    """Checks every request (so every redirect hop) and connects to the checked IP."""
+    """Checks every request (so every redirect hop), connects to the checked IP, and
+    puts a ceiling under every response body."""
 
-    def __init__(self, guard: OutboundGuard, field: str) -> None:
+    def __init__(self, guard: OutboundGuard, field: str, max_response_bytes: int) -> None:
         self._guard = guard
         self._field = field
+        self._max_response_bytes = max_response_bytes
         self._inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -131,22 +134,33 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
             request.url = request.url.copy_with(host=address)
             if request.url.scheme == "https":
                 request.extensions = {**request.extensions, "sni_hostname": host}
-        return await self._inner.handle_async_request(request)
+        # Only encodings the ceiling can inflate in bounded steps (see engine.http_body).
+        request.headers["accept-encoding"] = ", ".join(INFLATABLE)
+        response = await self._inner.handle_async_request(request)
+        return await with_ceiling(response, request, self._max_response_bytes)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
 
 
 def guarded_http_client(
-    guard: OutboundGuard, *, field: str = "url", timeout: float = 30.0, **kwargs: Any
+    guard: OutboundGuard,
+    *,
+    field: str = "url",
+    timeout: float = 30.0,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    **kwargs: Any,
 ) -> httpx.AsyncClient:
     """An httpx client whose every request and redirect passes the guard.
 
     The Host header keeps the original name (httpx sets it from the URL before
     the transport rewrites the address), so virtual hosts and TLS still work.
+    No response body may exceed `max_response_bytes` once decompressed; past
+    it reading raises `BodyCeilingExceeded`. Callers should still stream and
+    read with their own, lower cap (`engine.http_body.read_capped`).
     """
     return httpx.AsyncClient(
-        transport=_GuardedTransport(guard, field),
+        transport=_GuardedTransport(guard, field, max_response_bytes),
         timeout=timeout,
         follow_redirects=True,
         max_redirects=5,

@@ -18,18 +18,20 @@ async def with_retries(
     retries: int,
     base_delay_s: float,
     retry_on: tuple[type[BaseException], ...] = (UpstreamFailed,),
+    give_up_on: tuple[type[BaseException], ...] = (),
     on_retry: Callable[[int, BaseException], Awaitable[None]] | None = None,
 ) -> T:
     """Run `call`, retrying up to `retries` times on `retry_on`, waiting 1x, 2x, 4x... the base.
 
     Cancellation is never retried: it is not in `retry_on` and `sleep` lets it through.
+    `give_up_on` names subclasses of `retry_on` that another attempt would not cure.
     """
     attempt = 0
     while True:
         try:
             return await call()
         except retry_on as exc:
-            if attempt >= retries:
+            if attempt >= retries or isinstance(exc, give_up_on):
                 raise
             if on_retry is not None:
                 await on_retry(attempt + 1, exc)

@@ -26,6 +26,7 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 
 from engine.errors import UpstreamFailed, ValidationFailed
+from engine.http_body import read_capped
 from engine.outbound import guarded_http_client
 from storage.connectors.base import QueryContext, QueryResult, require_str, scrub
 from storage.connectors.values import row_of
@@ -207,14 +208,8 @@ async def _get_same_origin(client: httpx.AsyncClient, url: str) -> tuple[int, by
                     raise UpstreamFailed("the API redirected to another host; not followed")
                 url = target
                 continue
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_RESPONSE_BYTES:
-                    raise UpstreamFailed(
-                        f"the API response exceeds {MAX_RESPONSE_BYTES // (1024 * 1024)} MB"
-                    )
-            return response.status_code, bytes(body)
+            body = await read_capped(response, MAX_RESPONSE_BYTES, what="the API response")
+            return response.status_code, body.content
     raise UpstreamFailed("the API redirected too many times")
 
 

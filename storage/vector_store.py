@@ -207,6 +207,17 @@ class ChromaVectorStore:
 
         return await self._call(count, missing=0)
 
+    def close(self) -> None:
+        """Release the client (the embedded store's files, the HTTP client's connections)."""
+        # chromadb 1.5's close() stops the shared system but leaves the HTTP client's
+        # connection pool open; close that too when there is one.
+        session = getattr(getattr(self._client, "_server", None), "_session", None)
+        close = getattr(self._client, "close", None)
+        if close is not None:
+            close()
+        if session is not None:
+            session.close()
+
     async def collections(self) -> list[str]:
         """Every collection's name (tests and operators check for leftovers)."""
         return await self._call(

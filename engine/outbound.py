@@ -3,7 +3,9 @@
 Every HTTP node, agent tool, data source, credential endpoint and fetch goes
 through `OutboundGuard`: the host is resolved once, every address it resolves
 to must be public (not loopback, private, link-local, metadata, multicast,
-reserved or unspecified) unless the operator allowed it with
+reserved or unspecified, nor an IPv6 address embedding such an IPv4 one, see
+`engine.addresses`; a non-canonical IPv4 spelling is refused outright) unless
+the operator allowed it with
 `AGENTLOOM_OUTBOUND_ALLOW`, and the connection is then made to the address
 that was checked (so a DNS answer that changes between check and connect,
 "DNS rebinding", cannot slip through). `guarded_http_client` applies the same
@@ -22,20 +24,18 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from engine.addresses import (
+    IPAddress,
+    NonCanonicalAddress,
+    is_public,
+    literal_host,
+)
 from engine.errors import OutboundRefused
 from engine.http_body import DEFAULT_MAX_RESPONSE_BYTES, INFLATABLE, with_ceiling
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
-
-
-def _is_public(ip: IPAddress) -> bool:
-    # IPv4-mapped IPv6 (::ffff:127.0.0.1) must be judged as the IPv4 it carries.
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,10 +62,17 @@ class OutboundGuard:
                 hosts.add(entry.lower().rstrip("."))
         return cls(allowed_hosts=frozenset(hosts), allowed_networks=tuple(networks))
 
-    def _address_allowed(self, ip: IPAddress) -> bool:
-        if _is_public(ip):
-            return True
+    def _in_allowed_network(self, ip: IPAddress) -> bool:
         return any(ip in net for net in self.allowed_networks if ip.version == net.version)
+
+    def _address_allowed(self, ip: IPAddress) -> bool:
+        if is_public(ip) or self._in_allowed_network(ip):
+            return True
+        # `::ffff:10.0.0.1` is 10.0.0.1 on a dual-stack socket: allowed when that
+        # address is. (NAT64 and tunnel forms reach their IPv4 through some gateway,
+        # not this host's stack, so they need an IPv6 entry of their own.)
+        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        return mapped is not None and self._in_allowed_network(mapped)
 
     async def resolve(self, host: str, port: int | None = None, *, field: str = "url") -> str:
         """Resolve `host` and return one checked address to connect to.
@@ -78,16 +85,17 @@ class OutboundGuard:
         if not name:
             raise OutboundRefused("a host is required", field=field)
         try:
-            literal: IPAddress | None = ipaddress.ip_address(name)
-        except ValueError:
-            literal = None
+            literal = literal_host(name)
+        except NonCanonicalAddress as exc:
+            raise OutboundRefused(str(exc), field=field) from exc
         if literal is not None:
             addresses = [literal]
         else:
             try:
                 with anyio.fail_after(10):
                     infos = await anyio.getaddrinfo(name, port or 0, type=socket.SOCK_STREAM)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, UnicodeError, ValueError) as exc:
+                # UnicodeError: a name IDNA cannot encode (an empty or over-long label).
                 raise OutboundRefused(f"cannot resolve host {name!r}", field=field) from exc
             addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
             if not addresses:
@@ -108,7 +116,8 @@ class OutboundGuard:
         try:
             parts = urlsplit(url)
             port = parts.port
-        except ValueError as exc:
+            httpx.URL(url)  # what the client will parse: refuse here what it would reject
+        except (ValueError, httpx.InvalidURL) as exc:
             raise OutboundRefused(f"malformed URL {url!r}", field=field) from exc
         if parts.scheme.lower() not in ALLOWED_SCHEMES:
             raise OutboundRefused(f"URL scheme must be http or https, got {url!r}", field=field)

@@ -50,6 +50,7 @@ from engine.services.workflows import TemplateService, WorkflowService
 from engine.tools import TOOL_CATALOG
 from graph.auth import TokenService
 from graph.context import Services
+from graph.forwarded import TrustedProxyList
 from graph.schema import build_schema
 from graph.view import GraphQLApp
 from rest_compat.app import install_rest
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = 300
     admin_users: str = ""
     outbound_allow: str = ""
+    trusted_proxies: TrustedProxyList = ""
+    """Reverse proxies (IPs/CIDRs) whose X-Forwarded-For is believed; see graph/forwarded.py."""
     run_timeout_seconds: float = 3600.0
     node_timeout_seconds: float = 600.0
     lease_seconds: float = 30.0
@@ -354,7 +357,11 @@ def main(argv: list[str] | None = None) -> None:
         return
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # X-Forwarded-For is judged by the app against AGENTLOOM_TRUSTED_PROXIES, not by uvicorn
+    # (which would believe it from any loopback peer).
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from strawberry.subscriptions import (
 
 from engine.errors import Unauthenticated
 from graph.context import Context, Services
+from graph.forwarded import trusted_proxies
 
 PROTOCOLS = (
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -27,7 +28,11 @@ PROTOCOLS = (
 
 
 def client_address(request: Request | WebSocket) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; X-Forwarded-For counts only from AGENTLOOM_TRUSTED_PROXIES."""
+    peer = request.client.host if request.client else "unknown"
+    settings = getattr(getattr(request.scope.get("app"), "state", None), "settings", None)
+    proxies = trusted_proxies(getattr(settings, "trusted_proxies", "") or "")
+    return proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
 def context_for(services: Services, request: Request | WebSocket, response: Any = None) -> Context:

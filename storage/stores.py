@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pymongo
 from beanie import Document
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engine.clock import utcnow
 from engine.errors import Conflict
 from engine.services.records import Template, User, Workflow, WorkflowQuery, WorkflowVersion
 from storage.documents import (
@@ -54,14 +56,26 @@ class MongoUserStore:
 
 
 class MongoLoginFailureStore:
-    async def record(self, key: str) -> None:
-        await LoginFailure(key=key).insert()
-
-    async def count_since(self, key: str, since: datetime) -> int:
-        return await LoginFailure.find({"key": key, "at": {"$gte": since}}).count()
+    async def hit(self, key: str, window: timedelta) -> int:
+        collection = LoginFailure.get_pymongo_collection()
+        now = utcnow()
+        # A lapsed window ends here (the TTL monitor only runs once a minute).
+        await collection.delete_one({"_id": key, "expires_at": {"$lte": now}})
+        for _ in range(3):
+            try:
+                doc = await collection.find_one_and_update(
+                    {"_id": key},
+                    {"$inc": {"attempts": 1}, "$setOnInsert": {"expires_at": now + window}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # two first attempts raced to insert the key; count again
+            return int(doc["attempts"])
+        raise Conflict("Too many concurrent login attempts; try again")
 
     async def clear(self, key: str) -> None:
-        await LoginFailure.find({"key": key}).delete()
+        await LoginFailure.get_pymongo_collection().delete_one({"_id": key})
 
 
 class MongoWorkflowStore:

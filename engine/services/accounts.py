@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from engine.errors import RateLimited, Unauthenticated, ValidationFailed
-from engine.services.records import User, utcnow
+from engine.services.records import User
 from engine.services.stores import LoginFailureStore, UserStore
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
@@ -68,13 +68,13 @@ class AccountService:
     async def login(self, *, username: str, password: str, client: str) -> User:
         """Check the password; raises `RateLimited` or `Unauthenticated` (one generic message)."""
         key = f"{username.strip().lower()}|{client}"
-        since = utcnow() - self._policy.window
-        if await self._failures.count_since(key, since) >= self._policy.max_failures:
+        # Counted before the password is checked, in one atomic step: concurrent
+        # attempts cannot all read "under the limit" and all get verified.
+        if await self._failures.hit(key, self._policy.window) > self._policy.max_failures:
             raise RateLimited("Too many failed login attempts; try again later")
         user = await self._users.by_username(username.strip())
         stored_hash = user.password_hash if user else _DUMMY_HASH
         if not await anyio.to_thread.run_sync(_verify, stored_hash, password) or user is None:
-            await self._failures.record(key)
             raise Unauthenticated(LOGIN_FAILED)
         await self._failures.clear(key)
         return user

@@ -7,7 +7,7 @@ another user's object is indistinguishable from a missing one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, Protocol
 
 from engine.events import ExecutionEvent
@@ -35,9 +35,10 @@ class UserStore(Protocol):
 
 
 class LoginFailureStore(Protocol):
-    async def record(self, key: str) -> None: ...
-
-    async def count_since(self, key: str, since: datetime) -> int: ...
+    async def hit(self, key: str, window: timedelta) -> int:
+        """Count one login attempt for `key`, atomically; returns the attempts in the
+        current window (a window starts with its first attempt), this one included."""
+        ...
 
     async def clear(self, key: str) -> None: ...
 

@@ -28,14 +28,18 @@ class UserDocument(Document):
 
 
 class LoginFailure(Document):
-    """One failed login; a TTL index forgets it once the window has passed."""
+    """Login attempts for one username-and-client key in the current window.
 
-    key: str
-    at: datetime = Field(default_factory=utcnow)
+    One document per key, counted with an atomic `$inc` before the password is
+    checked; a TTL index drops it when the window has passed.
+    """
+
+    id: str  # type: ignore[assignment]
+    """The throttle key (`username|client`)."""
+    attempts: int = 0
+    expires_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
-        name = "login_failures"
-        indexes = [
-            IndexModel([("key", pymongo.ASCENDING), ("at", pymongo.ASCENDING)]),
-            IndexModel([("at", pymongo.ASCENDING)], expireAfterSeconds=3600),
-        ]
+        # Not "login_failures": that collection held one document per failure.
+        name = "login_attempts"
+        indexes = [IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=0)]

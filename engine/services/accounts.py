@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +22,9 @@ _DUMMY_HASH = PASSWORD_HASHER.hash("agentloom-timing-equaliser")
 
 LOGIN_FAILED = "Incorrect username or password"
 USERNAME_PATTERN = re.compile(r"^[^\s@:/]{3,64}$")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+"""Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned:
+characters that make two names look alike or break logs and terminals."""
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -51,6 +55,11 @@ class AccountService:
         if not USERNAME_PATTERN.match(username):
             raise ValidationFailed(
                 "username must be 3-64 characters without spaces, '@', ':' or '/'",
+                field="username",
+            )
+        if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in username):
+            raise ValidationFailed(
+                "username must not contain control or invisible formatting characters",
                 field="username",
             )
         if not EMAIL_PATTERN.match(email):

@@ -229,6 +229,11 @@ class MongoEventWatch:
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
+    @property
+    def resume_token(self) -> Any:
+        # pymongo keeps the post-batch token, so it moves on even over other writers' events.
+        return self._stream.resume_token
+
     async def next_event(self) -> tuple[ExecutionEvent, Any] | None:
         change = await self._stream.try_next()
         if change is None:

@@ -53,14 +53,15 @@ class RemoteEventRelay:
         return any(not self._is_local(e) for e in self._broadcaster.watched())
 
     async def run_forever(self) -> None:
-        backoff = 0.5
+        first_backoff = min(0.5, self._max_backoff_s)
+        backoff = first_backoff
         while True:
             self._interest = anyio.Event()  # replaced before the check: no notice is lost
             if not self._wanted():
                 await self._interest.wait()
             try:
                 await self._relay()
-                backoff = 0.5
+                backoff = first_backoff
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception:
@@ -80,9 +81,13 @@ class RemoteEventRelay:
         stream = await self._events.watch(resume_after=self._resume, max_wait_s=self._check_s)
         try:
             while True:
+                # Kept before waiting too: a stream that fails before its first event
+                # reopens where it opened, not at "now".
+                self._resume = stream.resume_token
                 change = await stream.next_event()
+                self._resume = stream.resume_token
                 if change is not None:
-                    event, self._resume = change
+                    event, _ = change
                     if not self._is_local(event.execution_id):
                         self._broadcaster.publish(event.execution_id, (event,))
                     continue

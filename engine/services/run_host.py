@@ -19,7 +19,13 @@ import uuid
 import anyio
 from anyio.abc import TaskGroup
 
-from engine.events import RunCancelled, RunEvent, RunFailed, to_execution_event
+from engine.events import (
+    TERMINAL_EVENT_TYPES,
+    RunCancelled,
+    RunEvent,
+    RunFailed,
+    to_execution_event,
+)
 from engine.run_types import RunRequest
 from engine.runner import WorkflowRunner
 from engine.services.broadcast import Broadcaster
@@ -119,6 +125,9 @@ class RunHost:
     async def close_log(self, execution_id: str, ending: RunEvent) -> None:
         """Append the terminal event a run that never ran (or died) could not write."""
         last = await self._events.last_seq(execution_id)
+        tail = await self._events.after(execution_id, last - 1, limit=1) if last else []
+        if tail and tail[0].type in TERMINAL_EVENT_TYPES:
+            return  # it ended after all: a log has one end
         event = to_execution_event(execution_id, last + 1, ending)
         try:
             await self._events.append([(event, log_entry(event))], exclusive=True)

@@ -133,6 +133,11 @@ LoggedEvent = tuple[ExecutionEvent, LogEntry | None]
 
 
 class EventWatch(Protocol):
+    @property
+    def resume_token(self) -> Any:
+        """Where to reopen to miss nothing: past everything delivered or skipped so far."""
+        ...
+
     async def next_event(self) -> tuple[ExecutionEvent, Any] | None:
         """The next appended event and its resume token; None if none came within the
         watch's `max_wait_s`."""

@@ -11,7 +11,7 @@ const client = createClient({
   retryAttempts: 0,
 });
 const query = `subscription($id: ID!, $after: Int!) {
-  executionEvents(executionId: $id, afterSeq: $after) { seq type nodeId data }
+  executionEvents(executionId: $id, afterSeq: $after) { executionId seq type nodeId timestamp data }
 }`;
 let count = 0;
 const limit = stopAfter ? Number(stopAfter) : Infinity;

@@ -26,7 +26,7 @@ from tests.support.openai_server import FakeOpenAIServer
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
 SUBSCRIPTION = (
     "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after)"
-    " { seq type nodeId data } }"
+    " { executionId seq type nodeId timestamp data } }"
 )
 TERMINAL = {"run_finished", "run_failed", "run_cancelled"}
 
@@ -189,9 +189,11 @@ def test_late_subscriber_and_reconnect(
     assert rest[-1]["type"] == "run_finished"
     with llm_server.client(user["token"]) as c:
         assert wait_terminal(c, eid)["status"] == "completed"
-    # A late subscriber after the end gets the whole log and then completion.
+    # A late subscriber after the end gets the whole log and then completion: the very
+    # same events, timestamps included, as those delivered live.
     late = subscribe(llm_server, user["token"], eid, 0)
     assert late == first + rest
+    assert all(e["timestamp"] for e in late)
     tokens = "".join(e["data"]["delta"] for e in late if e["type"] == "llm_token")
     assert "one two three" in tokens
 

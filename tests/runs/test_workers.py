@@ -3,6 +3,7 @@ and a worker that dies mid-run leaves a run that is marked failed, never left `r
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,6 +88,13 @@ def test_worker_runs_it_and_server_subscribers_see_it_live(
         assert events[-1]["type"] == "run_finished"
         done = wait_terminal(c, eid)
         assert done["status"] == "completed" and "worker text" in str(done["output_data"])
+        # The server has the worker's trace: traces are read from the shared event log.
+        trace = c.get(f"/api/traces/{eid}")
+        assert trace.status_code == 200, trace.text
+        lines = [json.loads(line) for line in trace.json()["entries"]]
+        assert [line["seq"] for line in lines] == [e["seq"] for e in events]
+        assert lines[-1]["type"] == "run_finished"
+        assert trace.json()["path"] == f"traces/{eid}.jsonl"
 
 
 def test_a_dead_worker_leaves_a_failed_run_not_a_running_one(

@@ -1,0 +1,335 @@
+"""The streaming core without a database: recorder, follower, relay and run host.
+
+Each test builds the real parts over the in-memory store ports; the cases are
+the ones a transport cannot show cheaply: slow consumers, gaps, duplicates,
+a database that fails between a write and the fan-out, and change-stream errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import anyio
+import pytest
+
+from engine.events import ExecutionEvent, Log, to_execution_event
+from engine.run_types import RunServices
+from engine.runner import WorkflowRunner
+from engine.services.broadcast import Broadcaster
+from engine.services.event_follow import EventFollower
+from engine.services.executions import ExecutionService
+from engine.services.memory_stores import (
+    InMemoryEventDatabase,
+    InMemoryEventStore,
+    InMemoryExecutionStore,
+)
+from engine.services.records import Execution
+from engine.services.remote_events import RemoteEventRelay
+from engine.services.run_host import RunHost
+from engine.services.run_recorder import RunRecorder
+from tests.services.graphs import chain
+
+pytestmark = pytest.mark.anyio
+OWNER = "u1"
+
+
+class Core:
+    """One "process": the real streaming core over in-memory stores."""
+
+    def __init__(
+        self,
+        *,
+        database: InMemoryEventDatabase | None = None,
+        executions: InMemoryExecutionStore | None = None,
+        poll_s: float = 0.05,
+        writer: str = "p1",
+        buffer: int = 256,
+    ) -> None:
+        self.executions = executions or InMemoryExecutionStore()
+        self.events = InMemoryEventStore(database, writer=writer)
+        self.broadcaster = Broadcaster(buffer=buffer)
+        self.recorder = RunRecorder(
+            events=self.events,
+            executions=self.executions,
+            broadcaster=self.broadcaster,
+            retry_for_s=5.0,
+        )
+        self.relay = RemoteEventRelay(
+            events=self.events,
+            broadcaster=self.broadcaster,
+            is_local=self.recorder.is_local,
+            check_s=0.02,
+            max_backoff_s=0.05,
+        )
+        self.follower = EventFollower(
+            events=self.events,
+            executions=self.executions,
+            broadcaster=self.broadcaster,
+            is_local=self.recorder.is_local,
+            on_remote=self.relay.notice,
+            poll_s=poll_s,
+            end_grace_s=0.2,
+        )
+        self.runner = WorkflowRunner(RunServices(event_sink=self.recorder, environ={}))
+        self.host = RunHost(
+            executions=self.executions,
+            events=self.events,
+            recorder=self.recorder,
+            broadcaster=self.broadcaster,
+            runner=self.runner,
+            worker=writer,
+            lease_s=5.0,
+        )
+        self.service = ExecutionService(
+            executions=self.executions,
+            events=self.events,
+            workflows=cast(Any, None),  # start_graph never reads saved workflows
+            host=self.host,
+            recorder=self.recorder,
+            follower=self.follower,
+        )
+
+    async def start(self, length: int, **input_data: Any) -> Execution:
+        nodes, edges = chain(length)
+        return await self.service.start_graph(
+            OWNER, nodes=nodes, edges=edges, input_data=input_data or {"n": 1}
+        )
+
+    def stored(self, execution_id: str) -> list[int]:
+        return sorted(self.events.database.logs[execution_id])
+
+
+async def collect(events: AsyncIterator[ExecutionEvent], *, pause_s: float = 0.0) -> list[int]:
+    seqs = []
+    async for event in events:
+        seqs.append(event.seq)
+        if pause_s:
+            await anyio.sleep(pause_s)
+    return seqs
+
+
+async def test_a_consumer_slower_than_the_poll_interval_gets_every_event() -> None:
+    """The old follower yielded inside `move_on_after`: a slow consumer was cancelled."""
+    core = Core(poll_s=0.01)
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(5)
+        events = await core.service.events(OWNER, execution.id)
+        seqs = await collect(events, pause_s=0.05)  # 5x the poll interval per event
+        core.host.bind(None)
+    assert seqs == list(range(1, len(seqs) + 1)) and seqs == core.stored(execution.id)
+    done = await core.service.get(OWNER, execution.id)
+    assert done.status == "completed" and done.output_data == {"n": 1}
+
+
+async def test_a_dropped_subscriber_catches_up_from_the_log() -> None:
+    core = Core(buffer=1)  # one pending batch: any backlog drops the subscriber
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(50)
+        events = await core.service.events(OWNER, execution.id)
+        first = await anext(events)
+        await anyio.sleep(0.2)  # the run finishes meanwhile; our stream overflowed
+        rest = await collect(events)
+        core.host.bind(None)
+    assert [first.seq, *rest] == core.stored(execution.id)
+    assert rest[-1] == max(core.stored(execution.id))
+
+
+def _event(execution_id: str, seq: int, final: bool = False) -> ExecutionEvent:
+    if final:
+        from engine.events import RunFinished
+
+        return to_execution_event(
+            execution_id, seq, RunFinished(output=None, usage={}, execution_time_ms=0)
+        )
+    return to_execution_event(
+        execution_id, seq, Log(node_id=None, level="info", message=f"line {seq}")
+    )
+
+
+async def test_gaps_and_duplicates_in_the_live_stream_become_one_clean_sequence() -> None:
+    """Live batches may repeat what the log replay gave, or skip (a lost batch)."""
+    core = Core()
+    execution = Execution(owner_id=OWNER, status="running")
+    await core.executions.add(execution)
+    log = [_event(execution.id, s, final=s == 8) for s in range(1, 9)]
+    await core.events.append([(e, None) for e in log[:3]])
+    received: list[int] = []
+
+    async def consume() -> None:
+        received.extend(await collect(core.follower.follow(execution.id, 0)))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume)
+        while core.broadcaster.subscriber_count(execution.id) == 0:
+            await anyio.sleep(0.005)
+        await anyio.sleep(0.02)
+        core.broadcaster.publish(execution.id, log[1:3])  # duplicates of the replay
+        await core.events.append([(e, None) for e in log[3:]])
+        core.broadcaster.publish(execution.id, log[5:6])  # a gap: 4 and 5 never came live
+        core.broadcaster.publish(execution.id, log[5:])
+    assert received == list(range(1, 9))
+
+
+async def test_nothing_unstored_is_fanned_out_and_retries_keep_the_seqs() -> None:
+    """The database fails between runs of the flusher: no subscriber sees those events
+    until they are stored, and the stored log is 1..N without a gap or a duplicate."""
+    core = Core()
+    core.recorder._retry_for_s = 5.0
+    seen: list[ExecutionEvent] = []
+    core.events.database.faults.fail_next("append", 3)
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(20)
+        with core.broadcaster.subscribe(execution.id) as live:
+
+            async def watch() -> None:
+                while True:
+                    batch = await live.receive()
+                    stored = core.stored(execution.id)
+                    # Every event a subscriber gets is already in the log.
+                    assert all(e.seq in stored for e in batch)
+                    seen.extend(batch)
+                    if batch[-1].type == "run_finished":
+                        return
+
+            await watch()
+        core.host.bind(None)
+    stored = core.stored(execution.id)
+    assert stored == list(range(1, len(stored) + 1))
+    assert [e.seq for e in seen] == stored
+    assert core.events.database.append_calls >= 4  # three failures, then the writes
+
+
+async def test_group_commit_writes_batches_in_order() -> None:
+    core = Core()
+    core.events.database.latency_s = 0.002  # a database round trip
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(300)
+        seqs = await collect(await core.service.events(OWNER, execution.id))
+        core.host.bind(None)
+    stored = core.stored(execution.id)
+    assert seqs == stored == list(range(1, len(stored) + 1))
+    # ~900 events in far fewer writes: the run kept going while each write was in flight.
+    assert core.events.database.append_calls < len(stored) / 3
+
+
+async def test_final_status_is_written_before_the_terminal_event() -> None:
+    core = Core()
+    statuses: list[str] = []
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(3)
+        with core.broadcaster.subscribe(execution.id) as live:
+            while True:
+                batch = await live.receive()
+                if batch[-1].type == "run_finished":
+                    stored = await core.executions.get_any(execution.id)
+                    assert stored is not None
+                    statuses.append(stored.status)
+                    break
+        core.host.bind(None)
+    assert statuses == ["completed"]
+
+
+async def test_live_state_is_fresh_between_status_writes() -> None:
+    core = Core()
+    core.recorder._status_interval_s = 3600  # only the final write happens
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(2, n=1)
+        async with anyio.create_task_group():
+            async for event in await core.service.events(OWNER, execution.id):
+                if event.type == "node_started" and event.node_id == "t-1":
+                    live = await core.service.get(OWNER, execution.id)
+                    stored = await core.executions.get_any(execution.id)
+                    assert live.current_node == "t-1"
+                    assert stored is not None and stored.current_node is None
+        core.host.bind(None)
+
+
+async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
+    """Two "processes" over one database: the worker runs, the server's subscriber follows
+    live through the change feed even with log polling far slower than the run."""
+    database = InMemoryEventDatabase()
+    executions = InMemoryExecutionStore()
+    server = Core(database=database, executions=executions, writer="server", poll_s=60)
+    worker = Core(database=database, executions=executions, writer="worker")
+    received: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.relay.run_forever)
+        execution = await server.start(10)  # not bound: stays pending for the worker
+
+        async def follow() -> None:
+            events = await server.service.events(OWNER, execution.id)
+            received.extend(await collect(events))
+
+        tg.start_soon(follow)
+        while server.broadcaster.subscriber_count(execution.id) == 0:
+            await anyio.sleep(0.005)
+        worker.host.bind(tg)
+        worker.host.submit(execution.id)
+        with anyio.fail_after(10):
+            while not received or received[-1] != max(worker.stored(execution.id) or [0]):
+                await anyio.sleep(0.01)
+            while (await executions.get_any(execution.id)).status != "completed":  # type: ignore[union-attr]
+                await anyio.sleep(0.01)
+        worker.host.bind(None)
+        tg.cancel_scope.cancel()
+    assert received == worker.stored(execution.id)
+    assert len(server.events.watches) >= 1
+
+
+async def test_the_relay_reopens_after_an_error_and_resumes_after_its_token() -> None:
+    database = InMemoryEventDatabase()
+    executions = InMemoryExecutionStore()
+    server = Core(database=database, executions=executions, writer="server", poll_s=60)
+    worker = Core(database=database, executions=executions, writer="worker")
+    database.faults.fail_next("watch_next", 2)  # the change stream breaks twice
+    received: list[int] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.relay.run_forever)
+        execution = await server.start(10)
+
+        async def follow() -> None:
+            received.extend(await collect(await server.service.events(OWNER, execution.id)))
+
+        tg.start_soon(follow)
+        while server.broadcaster.subscriber_count(execution.id) == 0:
+            await anyio.sleep(0.005)
+        worker.host.bind(tg)
+        worker.host.submit(execution.id)
+        with anyio.fail_after(10):
+            while not received or received[-1] != max(worker.stored(execution.id) or [0]):
+                await anyio.sleep(0.01)
+        worker.host.bind(None)
+        tg.cancel_scope.cancel()
+    assert received == worker.stored(execution.id)
+    assert server.relay.failures == 2 and len(server.events.watches) >= 3
+
+
+async def test_cancel_of_a_pending_run_closes_its_log() -> None:
+    core = Core()
+    execution = await core.start(3)  # no host bound: it stays pending
+    cancelled = await core.service.cancel(OWNER, execution.id)
+    assert cancelled.status == "cancelled"
+    events = await collect(await core.service.events(OWNER, execution.id))
+    assert events == [1]
+    assert core.events.database.logs[execution.id][1][0].type == "run_cancelled"
+
+
+async def test_recovery_fails_dead_runs_and_closes_their_log_once() -> None:
+    core = Core()
+    execution = await core.start(3)
+    await core.executions.claim(execution.id, worker="dead", lease_s=-1)  # lapsed at once
+    failed = await core.host.recover()
+    again = await core.host.recover()
+    assert failed == [execution.id] and again == []
+    log = core.events.database.logs[execution.id]
+    assert [e.type for e, _ in log.values()] == ["run_failed"]
+    # A log has one end: closing it again adds nothing.
+    await core.host.close_cancelled(execution.id)
+    assert len(core.events.database.logs[execution.id]) == 1

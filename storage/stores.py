@@ -79,9 +79,27 @@ class MongoLoginFailureStore:
 
 
 class MongoWorkflowStore:
+    """Workflows and their version snapshots.
+
+    The workflow document is the one source of truth: every create or update
+    is a single write of it (conditional on the version it replaces, which is
+    also how concurrent updates collide), and that document holds all a
+    version snapshot needs, its comment included. The snapshot is written
+    next, idempotently; if the process dies in between, the missing snapshot
+    is written from the workflow document the next time the history is read
+    or the workflow is updated. (A multi-document transaction would need a
+    replica set, which a plain `mongod` is not.)
+    """
+
     async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None:
-        await WorkflowVersionDocument(**dataclasses.asdict(first_version)).insert()
-        await WorkflowDocument(**dataclasses.asdict(workflow)).insert()
+        await WorkflowDocument(
+            **dataclasses.asdict(workflow), version_comment=first_version.comment
+        ).insert()
+        await self._between_writes()
+        await _write_snapshot(first_version)
+
+    async def _between_writes(self) -> None:
+        """Nothing; tests override it to stand for a crash between the two writes."""
 
     async def get(self, owner_id: str, workflow_id: str) -> Workflow | None:
         doc = await WorkflowDocument.find_one({"_id": workflow_id, "owner_id": owner_id})
@@ -109,25 +127,21 @@ class MongoWorkflowStore:
     async def save(
         self, workflow: Workflow, version: WorkflowVersion | None, *, expected: int
     ) -> None:
-        # The version snapshot goes first: its unique (workflow_id, version) index makes two
-        # concurrent writers collide there, before either touches the workflow itself.
-        version_doc = None
-        if version is not None:
-            version_doc = WorkflowVersionDocument(**dataclasses.asdict(version))
-            try:
-                await version_doc.insert()
-            except DuplicateKeyError as exc:
-                raise Conflict("The workflow was changed concurrently; retry") from exc
         fields = dataclasses.asdict(workflow)
         fields.pop("id")
+        if version is not None:
+            # The version being replaced must be in the history before it is overwritten.
+            await _repair_snapshot(workflow.owner_id, workflow.id)
+            fields["version_comment"] = version.comment
         result = await WorkflowDocument.get_pymongo_collection().update_one(
             {"_id": workflow.id, "owner_id": workflow.owner_id, "version": expected},
             {"$set": fields},
         )
         if result.matched_count != 1:
-            if version_doc is not None:
-                await version_doc.delete()
             raise Conflict("The workflow was changed concurrently; retry")
+        if version is not None:
+            await self._between_writes()
+            await _write_snapshot(version)
 
     async def delete(self, owner_id: str, workflow_id: str) -> bool:
         result = await WorkflowDocument.get_pymongo_collection().delete_one(
@@ -138,6 +152,7 @@ class MongoWorkflowStore:
         return bool(result.deleted_count)
 
     async def versions(self, owner_id: str, workflow_id: str) -> list[WorkflowVersion]:
+        await _repair_snapshot(owner_id, workflow_id)
         docs = (
             await WorkflowVersionDocument.find({"workflow_id": workflow_id, "owner_id": owner_id})
             .sort([("version", pymongo.DESCENDING)])
@@ -148,10 +163,55 @@ class MongoWorkflowStore:
     async def version(
         self, owner_id: str, workflow_id: str, version: int
     ) -> WorkflowVersion | None:
-        doc = await WorkflowVersionDocument.find_one(
-            {"workflow_id": workflow_id, "owner_id": owner_id, "version": version}
-        )
+        criteria = {"workflow_id": workflow_id, "owner_id": owner_id, "version": version}
+        doc = await WorkflowVersionDocument.find_one(criteria)
+        if doc is None and await _repair_snapshot(owner_id, workflow_id):
+            doc = await WorkflowVersionDocument.find_one(criteria)
         return to_record(WorkflowVersion, doc) if doc else None
+
+
+async def _write_snapshot(version: WorkflowVersion) -> None:
+    """Insert a version snapshot unless it is there already (safe to repeat)."""
+    body = WorkflowVersionDocument(**dataclasses.asdict(version)).model_dump(by_alias=True)
+    for key in ("workflow_id", "version"):
+        body.pop(key)
+    try:
+        await WorkflowVersionDocument.get_pymongo_collection().update_one(
+            {"workflow_id": version.workflow_id, "version": version.version},
+            {"$setOnInsert": body},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        pass  # a concurrent repair inserted the same snapshot first
+
+
+async def _repair_snapshot(owner_id: str, workflow_id: str) -> bool:
+    """Write the current version's snapshot if a crash lost it; True if one was written."""
+    workflows = WorkflowDocument.get_pymongo_collection()
+    scope = {"_id": workflow_id, "owner_id": owner_id}
+    head = await workflows.find_one(scope, projection={"version": 1})
+    if head is None:
+        return False
+    criteria = {"workflow_id": workflow_id, "version": head["version"]}
+    if await WorkflowVersionDocument.get_pymongo_collection().count_documents(criteria, limit=1):
+        return False  # the usual case: only the small lookups above were paid for
+    doc = await workflows.find_one({**scope, "version": head["version"]})
+    if doc is None:
+        return False  # updated meanwhile: that update writes (or repairs) its own snapshot
+    await _write_snapshot(
+        WorkflowVersion(
+            workflow_id=workflow_id,
+            owner_id=owner_id,
+            version=doc["version"],
+            name=doc["name"],
+            description=doc.get("description", ""),
+            nodes=doc.get("nodes", []),
+            edges=doc.get("edges", []),
+            comment=doc.get("version_comment", ""),
+            created_at=doc["updated_at"],
+        )
+    )
+    return True
 
 
 class MongoTemplateStore:

@@ -27,6 +27,9 @@ class WorkflowDocument(Document):
     input_modes: list[str] = Field(default_factory=lambda: ["text"])
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version_comment: str = ""
+    """The current version's comment: with the fields above it is the whole snapshot,
+    so a snapshot a crash never wrote can be written later (see MongoWorkflowStore)."""
 
     class Settings:
         name = "workflows"

@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from engine.errors import Conflict
-from engine.knowledge.records import IngestEvent, KnowledgeBase, KnowledgeFile
+from engine.knowledge.records import FileStatus, IngestEvent, KnowledgeBase, KnowledgeFile
 from storage.documents import (
     KnowledgeBaseDocument,
     KnowledgeFileDocument,
@@ -92,11 +92,9 @@ class MongoKnowledgeFileStore:
         body = KnowledgeFileDocument(**dataclasses.asdict(file)).model_dump(by_alias=True)
         await self._collection().replace_one({"_id": file.id, "owner_id": file.owner_id}, body)
 
-    async def searchable(self, kb_ids: Collection[str]) -> set[str]:
-        cursor = self._collection().find(
-            {"kb_id": {"$in": list(kb_ids)}, "status": "ready"}, {"_id": 1}
-        )
-        return {doc["_id"] async for doc in cursor}
+    async def statuses(self, kb_ids: Collection[str]) -> dict[str, FileStatus]:
+        cursor = self._collection().find({"kb_id": {"$in": list(kb_ids)}}, {"status": 1})
+        return {doc["_id"]: doc["status"] async for doc in cursor}
 
     async def stale(self, statuses: Collection[str]) -> list[KnowledgeFile]:
         docs = await KnowledgeFileDocument.find({"status": {"$in": list(statuses)}}).to_list()

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from engine.knowledge.records import (
     ChunkRecord,
+    FileStatus,
     IngestEvent,
     KnowledgeBase,
     KnowledgeFile,
@@ -106,8 +107,8 @@ class KnowledgeFileStore(Protocol):
 
     async def save(self, file: KnowledgeFile) -> None: ...
 
-    async def searchable(self, kb_ids: Collection[str]) -> set[str]:
-        """Ids of the `ready` files of these knowledge bases: the only ones searches see."""
+    async def statuses(self, kb_ids: Collection[str]) -> dict[str, FileStatus]:
+        """Every file of these knowledge bases: id -> status (searches see `ready` ones)."""
         ...
 
     async def stale(self, statuses: Collection[str]) -> list[KnowledgeFile]:

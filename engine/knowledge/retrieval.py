@@ -8,20 +8,45 @@
   (1 = ranked first by both similarity and keywords). A chunk only keywords
   find (an exact product code an embedding blurs) still makes the list.
 
-`min_score` applies to the reported score. Only chunks of `ready` files are
+BM25 matches far weaker than the best one (a tenth) are dropped before
+fusion: they only share terms found nearly everywhere. `min_score` applies
+to the reported score. Only chunks of `ready` files are
 searched (`searchable`): a file being ingested, failed, or deleted mid-ingest
 never shows half its chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.knowledge.keyword_index import KeywordIndex, KeywordIndexes
 from engine.knowledge.ports import EmbeddingClients, VectorStore
 from engine.knowledge.records import ChunkRecord, KnowledgeBase, SearchHit, SearchMode
 from engine.knowledge.rrf import best_possible, reciprocal_rank_fusion
+
+KEYWORD_FLOOR = 0.1
+"""Keyword matches scoring under this fraction of the best one are noise, not evidence."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileScope:
+    """Which files of the searched knowledge bases a search may return."""
+
+    ready: frozenset[str]
+    """Every `ready` file: the only ones searchable."""
+    hidden: frozenset[str] = frozenset()
+    """The others (being ingested, failed): excluded in the vector store itself, so their
+    chunks cannot crowd the nearest-neighbour candidates."""
+    only: frozenset[str] | None = None
+    """The caller's file filter, already narrowed to `ready` ones."""
+
+    def allows(self, file_id: str) -> bool:
+        return file_id in (self.ready if self.only is None else self.only)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.ready if self.only is None else self.only)
 
 
 @dataclass(kw_only=True)
@@ -45,11 +70,21 @@ class _Candidate:
 
 
 def _keyword_matches(
-    index: KeywordIndex, query: str, *, limit: int, searchable: frozenset[str]
+    index: KeywordIndex, query: str, *, limit: int, scope: FileScope
 ) -> list[tuple[str, float]]:
-    return index.bm25.search(
-        query, limit=limit, keep=lambda key: index.chunks[key].file_id in searchable
+    """BM25 matches, without those scoring under `KEYWORD_FLOOR` x the best one.
+
+    Rank fusion ignores score gaps, so a chunk matching only a term found in nearly
+    every chunk (`QX` of `QX-09145`) would otherwise rank second by keywords and,
+    with a decent vector rank, beat the one chunk that holds the whole code.
+    """
+    matches = index.bm25.search(
+        query, limit=limit, keep=lambda key: scope.allows(index.chunks[key].file_id)
     )
+    if not matches:
+        return []
+    floor = matches[0][1] * KEYWORD_FLOOR
+    return [(key, score) for key, score in matches if score >= floor]
 
 
 class Retriever:
@@ -88,36 +123,44 @@ class Retriever:
         *,
         top_k: int,
         min_score: float,
-        searchable: Collection[str],
+        scope: FileScope,
         mode: SearchMode = "hybrid",
     ) -> list[SearchHit]:
-        """The best `top_k` chunks of `kbs` for `query`, among files in `searchable`."""
-        if not kbs or not searchable:
+        """The best `top_k` chunks of `kbs` for `query`, among the files `scope` allows."""
+        if not kbs or scope.empty:
             return []
-        allowed = frozenset(searchable)
         query_vectors = await self._query_vectors(owner_id, kbs, query)
         depth = max(top_k * self._per_result, self._min_candidates)
         candidates: dict[str, _Candidate] = {}
         rankings: list[list[str]] = []
         for kb in kbs:
+            # A metadata filter makes Chroma's query several times slower: only filter
+            # when some file must be left out, and check every match here regardless (a
+            # file deleted mid-ingest may have left chunks behind).
             matches = await self._vectors.query(
-                kb.collection, query_vectors[kb.embedding_model], limit=depth, file_ids=allowed
+                kb.collection,
+                query_vectors[kb.embedding_model],
+                limit=depth,
+                file_ids=scope.only,
+                exclude_file_ids=scope.hidden if scope.only is None else (),
             )
+            matches = [m for m in matches if scope.allows(m.chunk.file_id)]
             for match in matches:
                 found = candidates.setdefault(
                     match.chunk.id, _Candidate(chunk=match.chunk, kb_id=kb.id)
                 )
                 found.vector_score = match.similarity
-            rankings.append([match.chunk.id for match in matches])
             if mode == "hybrid":
                 index = await self.keyword_indexes.get(kb)
-                keyword = _keyword_matches(index, query, limit=depth, searchable=allowed)
+                keyword = _keyword_matches(index, query, limit=depth, scope=scope)
                 for key, score in keyword:
                     found = candidates.setdefault(
                         key, _Candidate(chunk=index.chunks[key], kb_id=kb.id)
                     )
                     found.keyword_score = score
+                # Keywords first: a tie in fused score goes to the literal match.
                 rankings.append([key for key, _ in keyword])
+            rankings.append([match.chunk.id for match in matches])
         if mode == "vector":
             ordered = sorted(candidates.values(), key=lambda c: c.vector_score or 0.0, reverse=True)
             hits = [c.hit(c.vector_score or 0.0) for c in ordered]

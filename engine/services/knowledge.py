@@ -52,7 +52,7 @@ from engine.knowledge.records import (
     SearchHit,
     SearchMode,
 )
-from engine.knowledge.retrieval import Retriever
+from engine.knowledge.retrieval import FileScope, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -438,15 +438,19 @@ class KnowledgeService:
                 await self.get_knowledge_base(owner_id, kb_id)
                 for kb_id in dict.fromkeys(knowledge_base_ids)
             ]
-        ready = await self._files.searchable([kb.id for kb in kbs])
-        if file_ids is not None:
-            ready &= set(file_ids)
+        statuses = await self._files.statuses([kb.id for kb in kbs])
+        ready = frozenset(f for f, status in statuses.items() if status == "ready")
+        scope = FileScope(
+            ready=ready,
+            hidden=frozenset(statuses) - ready,
+            only=None if file_ids is None else ready & frozenset(file_ids),
+        )
         return await self.retriever.search(
             owner_id,
             kbs,
             text,
             top_k=top_k,
             min_score=float(min_score),
-            searchable=ready,
+            scope=scope,
             mode=mode,
         )

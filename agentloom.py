@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 
 from engine.builtin_templates import list_templates
+from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, GraphLimits
 from engine.outbound import OutboundGuard
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
@@ -96,6 +97,9 @@ class Settings(BaseSettings):
     outbound_allow: str = ""
     trusted_proxies: TrustedProxyList = ""
     """Reverse proxies (IPs/CIDRs) whose X-Forwarded-For is believed; see graph/forwarded.py."""
+    max_workflow_nodes: int = DEFAULT_MAX_NODES
+    max_workflow_edges: int = DEFAULT_MAX_EDGES
+    max_workflow_bytes: int = DEFAULT_MAX_BYTES
     run_timeout_seconds: float = 3600.0
     node_timeout_seconds: float = 600.0
     lease_seconds: float = 30.0
@@ -137,7 +141,12 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
     worker = worker_name()
     guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
     templates = MongoTemplateStore()
-    workflows = WorkflowService(workflows=MongoWorkflowStore(), templates=templates)
+    limits = GraphLimits(
+        max_nodes=settings.max_workflow_nodes,
+        max_edges=settings.max_workflow_edges,
+        max_bytes=settings.max_workflow_bytes,
+    )
+    workflows = WorkflowService(workflows=MongoWorkflowStore(), templates=templates, limits=limits)
     executions_store = MongoExecutionStore()
     events_store = MongoEventStore(writer=worker)
     broadcaster = Broadcaster()
@@ -211,7 +220,7 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
             secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
         ),
         workflows=workflows,
-        templates=TemplateService(templates=templates),
+        templates=TemplateService(templates=templates, limits=limits),
         executions=executions,
         data_sources=data_sources,
         credentials=credentials,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import NotFound, ValidationFailed
+from engine.graph_limits import GraphLimits, check_graph_size
 from engine.graph_model import parse_graph
 from engine.services.records import (
     WORKFLOW_STATUSES,
@@ -41,8 +42,11 @@ def _text(value: Any, field: str, *, required: bool, limit: int) -> str:
     return value
 
 
-def check_graph(nodes: Any, edges: Any) -> tuple[list[JSONDict], list[JSONDict]]:
-    """Structural check only: a draft may be incomplete, but never malformed."""
+def check_graph(
+    nodes: Any, edges: Any, limits: GraphLimits | None = None
+) -> tuple[list[JSONDict], list[JSONDict]]:
+    """Size and structure only: a draft may be incomplete, but never malformed or huge."""
+    check_graph_size(nodes, edges, limits)
     if nodes is None:
         nodes = []
     if edges is None:
@@ -72,9 +76,17 @@ def check_query(query: WorkflowQuery) -> WorkflowQuery:
 
 
 class WorkflowService:
-    def __init__(self, *, workflows: WorkflowStore, templates: TemplateStore) -> None:
+    def __init__(
+        self,
+        *,
+        workflows: WorkflowStore,
+        templates: TemplateStore,
+        limits: GraphLimits | None = None,
+    ) -> None:
         self._workflows = workflows
         self._templates = templates
+        self.limits = limits or GraphLimits()
+        """Size caps for every graph that is stored or validated."""
 
     # -- reading -------------------------------------------------------------------------
 
@@ -98,8 +110,8 @@ class WorkflowService:
             raise NotFound(f"Version {version} of workflow {workflow_id} not found")
         return found
 
-    @staticmethod
-    def validate(nodes: Any, edges: Any) -> ValidationReport:
+    def validate(self, nodes: Any, edges: Any) -> ValidationReport:
+        check_graph_size(nodes, edges, self.limits)
         return validate_workflow(nodes, edges)
 
     async def export(self, owner_id: str, workflow_id: str) -> tuple[Workflow, datetime]:
@@ -118,7 +130,7 @@ class WorkflowService:
         type: Any = None,
         comment: str = "Created",
     ) -> Workflow:
-        checked_nodes, checked_edges = check_graph(nodes, edges)
+        checked_nodes, checked_edges = check_graph(nodes, edges, self.limits)
         workflow = Workflow(
             owner_id=owner_id,
             name=_text(name, "name", required=True, limit=MAX_NAME),
@@ -158,7 +170,7 @@ class WorkflowService:
         if "nodes" in changes or "edges" in changes:
             nodes = changes["nodes"] if changes.get("nodes") is not None else current.nodes
             edges = changes["edges"] if changes.get("edges") is not None else current.edges
-            fields["nodes"], fields["edges"] = check_graph(nodes, edges)
+            fields["nodes"], fields["edges"] = check_graph(nodes, edges, self.limits)
         return await self._write_version(current, fields, comment)
 
     async def publish(
@@ -260,8 +272,9 @@ class WorkflowService:
 
 
 class TemplateService:
-    def __init__(self, *, templates: TemplateStore) -> None:
+    def __init__(self, *, templates: TemplateStore, limits: GraphLimits | None = None) -> None:
         self._templates = templates
+        self._limits = limits or GraphLimits()
 
     async def list(self, owner_id: str, *, include_builtin: bool) -> list[Template]:
         return await self._templates.find(owner_id, include_builtin=include_builtin)
@@ -291,8 +304,7 @@ class TemplateService:
         if not await self._templates.delete(owner_id, template_id):
             raise NotFound(f"Template {template_id} not found")
 
-    @staticmethod
-    def _apply(template: Template, fields: dict[str, Any], *, creating: bool) -> Template:
+    def _apply(self, template: Template, fields: dict[str, Any], *, creating: bool) -> Template:
         out = replace(template, updated_at=utcnow())
         if creating or "name" in fields:
             out.name = _text(fields.get("name"), "name", required=True, limit=MAX_NAME)
@@ -307,5 +319,5 @@ class TemplateService:
         if "nodes" in fields or "edges" in fields:
             nodes = fields.get("nodes") if fields.get("nodes") is not None else out.nodes
             edges = fields.get("edges") if fields.get("edges") is not None else out.edges
-            out.nodes, out.edges = check_graph(nodes, edges)
+            out.nodes, out.edges = check_graph(nodes, edges, self._limits)
         return out

@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -84,7 +85,7 @@ async def main() -> None:
             for f in range(FILES):
                 text = "\n\n".join(paragraphs[f * PARAGRAPHS : (f + 1) * PARAGRAPHS]).encode()
 
-                async def upload(data: bytes = text) -> object:
+                async def upload(data: bytes = text) -> AsyncIterator[bytes]:
                     yield data
 
                 file = await service.ingest(

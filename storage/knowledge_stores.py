@@ -45,7 +45,7 @@ class MongoKnowledgeBaseStore:
     async def find(self, owner_id: str) -> list[KnowledgeBase]:
         docs = (
             await KnowledgeBaseDocument.find({"owner_id": owner_id})
-            .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+            .sort("-created_at", "-_id")
             .to_list()
         )
         return [to_record(KnowledgeBase, d) for d in docs]
@@ -82,7 +82,7 @@ class MongoKnowledgeFileStore:
     async def find(self, owner_id: str, kb_id: str) -> list[KnowledgeFile]:
         docs = (
             await KnowledgeFileDocument.find({"kb_id": kb_id, "owner_id": owner_id})
-            .sort([("created_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
+            .sort("+created_at", "+_id")
             .to_list()
         )
         return [to_record(KnowledgeFile, d) for d in docs]

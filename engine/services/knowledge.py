@@ -380,7 +380,9 @@ class KnowledgeService:
         self, owner_id: str, file_id: str, after_seq: int = 0
     ) -> AsyncIterator[IngestEvent]:
         """Every event after `after_seq`: the stored ones, then live ones as they happen,
-        ending after the terminal (`complete`/`error`) event. No gap, no duplicate."""
+        ending after the terminal (`complete`/`error`) event, or when the file is deleted.
+        No gap, no duplicate. A quiet follower re-reads the store every `follow_poll_s`, so
+        it also follows a job running in another process."""
         await self.ingest_events_after(owner_id, file_id, after_seq)  # scope + argument check
         last = after_seq
         while True:
@@ -399,6 +401,8 @@ class KnowledgeService:
                             received = await live.receive()
                     except anyio.EndOfStream:
                         break  # dropped for being slow: re-read the store
+                    if received is None and await self._files.get(owner_id, file_id) is None:
+                        return  # deleted meanwhile: no terminal event will come
                     if received is None or received.seq > last + 1:
                         break  # quiet (the job may run elsewhere) or a gap: re-read
                     if received.seq <= last:

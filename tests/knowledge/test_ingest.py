@@ -330,3 +330,24 @@ async def test_ingests_a_dead_process_left_behind_are_failed(
     events = await service.ingest_events_after(OWNER, file.id)
     assert [(e.seq, e.type) for e in events] == [(1, "progress"), (2, "error")]
     assert await service.fail_interrupted_ingests() == 0
+
+
+async def test_a_follower_stops_when_the_file_is_deleted(service: KnowledgeService) -> None:
+    kb = await service.create_knowledge_base(OWNER, name="Gone")
+    file = await service.add_file(
+        OWNER, kb.id, file_name="a.txt", content_type=None, chunks=stream(b"never ingested")
+    )
+    followed: list[IngestEvent] = []
+    first = anyio.Event()
+
+    async def follow() -> None:
+        async for event in service.follow_ingest(OWNER, file.id):
+            followed.append(event)
+            first.set()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(follow)
+            await first.wait()  # the "received" event, replayed from the store
+            await service.delete_file(OWNER, kb.id, file.id)
+    assert [e.text for e in followed] == ["received a.txt (14 bytes)"]

@@ -15,9 +15,11 @@ import anyio
 import pymongo
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from engine.clock import utcnow
 from engine.errors import Conflict
 from engine.knowledge.records import FileStatus, IngestEvent, KnowledgeBase, KnowledgeFile
 from storage.documents import (
@@ -91,6 +93,27 @@ class MongoKnowledgeFileStore:
         # No upsert: a file deleted while its ingest ran stays deleted.
         body = KnowledgeFileDocument(**dataclasses.asdict(file)).model_dump(by_alias=True)
         await self._collection().replace_one({"_id": file.id, "owner_id": file.owner_id}, body)
+
+    async def claim(self, owner_id: str, file_id: str) -> KnowledgeFile | None:
+        now = utcnow()
+        doc = await self._collection().find_one_and_update(
+            {"_id": file_id, "owner_id": owner_id, "status": {"$in": ["pending", "failed"]}},
+            {
+                "$set": {
+                    "status": "processing",
+                    "error": None,
+                    "chunk_count": 0,
+                    "timings": {},
+                    "started_at": now,
+                    "updated_at": now,
+                    "finished_at": None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return to_record(KnowledgeFile, KnowledgeFileDocument.model_validate(doc))
 
     async def statuses(self, kb_ids: Collection[str]) -> dict[str, FileStatus]:
         cursor = self._collection().find({"kb_id": {"$in": list(kb_ids)}}, {"status": 1})

@@ -121,12 +121,10 @@ class IngestPipeline:
     """Tokens per embeddings request (OpenAI allows 300,000; our tokens undercount BPE)."""
 
     async def run(self, kb: KnowledgeBase, file: KnowledgeFile, report: EventNumbering) -> None:
-        """Ingest `file`; failures end as a `failed` file and an `error` event, never raised.
-        Cancellation is cleaned up the same way, then re-raised."""
+        """Ingest `file`, which the caller has claimed (`processing`); failures end as a
+        `failed` file and an `error` event, never raised. Cancellation is cleaned up the
+        same way, then re-raised."""
         started = time.perf_counter()
-        file.status = "processing"
-        file.started_at = file.updated_at = utcnow()
-        await self.files.save(file)
         try:
             await self._steps(kb, file, report, started)
         except anyio.get_cancelled_exc_class():

@@ -107,6 +107,11 @@ class KnowledgeFileStore(Protocol):
 
     async def save(self, file: KnowledgeFile) -> None: ...
 
+    async def claim(self, owner_id: str, file_id: str) -> KnowledgeFile | None:
+        """Atomically move a `pending` or `failed` file to `processing` (error cleared,
+        `started_at` now) and return it; `None` when it is in another state or missing."""
+        ...
+
     async def statuses(self, kb_ids: Collection[str]) -> dict[str, FileStatus]:
         """Every file of these knowledge bases: id -> status (searches see `ready` ones)."""
         ...

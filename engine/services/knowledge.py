@@ -27,8 +27,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from engine.clock import utcnow
-from engine.errors import NotFound, PayloadTooLarge, ValidationFailed
-from engine.knowledge.chunking import validate_chunking
+from engine.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from engine.knowledge.ingest import EventNumbering, IngestPipeline
 from engine.knowledge.keyword_index import KeywordIndexes
 from engine.knowledge.live import IngestEventHub
@@ -108,11 +107,13 @@ def _file_name(value: str) -> str:
 
 
 async def _capped(chunks: AsyncIterable[bytes], cap: int) -> AsyncIterator[bytes]:
+    """The bytes as they come, raising `PayloadTooLarge` as soon as they pass `cap`."""
+    limit = f"{cap // 2**20} MB" if cap % 2**20 == 0 else f"{cap} bytes"
     total = 0
     async for chunk in chunks:
         total += len(chunk)
         if total > cap:
-            raise PayloadTooLarge(f"file exceeds {cap} bytes (50 MB)", field="file")
+            raise PayloadTooLarge(f"the file is larger than {limit}", field="file")
         yield chunk
 
 
@@ -189,7 +190,6 @@ class KnowledgeService:
         )
         if overlap >= size:
             raise ValidationFailed("chunkOverlap must be less than chunkSize", field="chunkOverlap")
-        validate_chunking(size, overlap)
         kb = KnowledgeBase(
             owner_id=owner_id,
             name=_text(name, "name", required=True, limit=MAX_NAME),
@@ -304,15 +304,21 @@ class KnowledgeService:
 
     async def process_file(self, owner_id: str, file_id: str) -> KnowledgeFile:
         """Run a stored file's ingest job to its end; the file comes back `ready` or
-        `failed` (failures are in the file and its events, not raised)."""
+        `failed` (failures are in the file and its events, not raised). A `failed` file
+        is ingested again from its stored original (a retry); one that is `processing` or
+        `ready` already is a `Conflict`."""
         file = await self.get_file(owner_id, file_id)
         kb = await self.get_knowledge_base(owner_id, file.kb_id)
         async with self._slots:
+            claimed = await self._files.claim(owner_id, file_id)
+            if claimed is None:
+                current = await self.get_file(owner_id, file_id)
+                raise Conflict(f"File {file_id} is {current.status}, not waiting for an ingest")
             report = EventNumbering(
-                file, last_seq=await self._events.last_seq(file.id), publish=self._publish
+                claimed, last_seq=await self._events.last_seq(file_id), publish=self._publish
             )
-            await self.pipeline.run(kb, file, report)
-        return file
+            await self.pipeline.run(kb, claimed, report)
+        return claimed
 
     async def ingest(
         self,

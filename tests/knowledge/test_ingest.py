@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from engine.errors import PayloadTooLarge
+from engine.errors import Conflict, PayloadTooLarge
 from engine.knowledge.chunking import chunk_text
 from engine.knowledge.errors import EmbeddingProviderNotConfigured, UnsupportedDocumentType
 from engine.knowledge.parsing import parse_document
@@ -351,3 +351,24 @@ async def test_a_follower_stops_when_the_file_is_deleted(service: KnowledgeServi
             await first.wait()  # the "received" event, replayed from the store
             await service.delete_file(OWNER, kb.id, file.id)
     assert [e.text for e in followed] == ["received a.txt (14 bytes)"]
+
+
+async def test_a_failed_file_can_be_ingested_again_and_a_ready_one_cannot(
+    make_service: ServiceFactory, chroma: ChromaVectorStore
+) -> None:
+    keyless, service = make_service(environ={}), make_service()
+    kb = await keyless.create_knowledge_base(OWNER, name="Retry")
+    failed = await keyless.ingest(
+        OWNER, kb.id, file_name="a.txt", content_type=None, chunks=stream(b"Retry me later.")
+    )
+    assert failed.status == "failed"
+    first_run = await service.ingest_events_after(OWNER, failed.id)
+    retried = await service.process_file(OWNER, failed.id)
+    assert (retried.status, retried.error, retried.chunk_count) == ("ready", None, 1)
+    assert await chroma.count(kb.collection, file_id=failed.id) == 1
+    events = await service.ingest_events_after(OWNER, failed.id)
+    assert events[: len(first_run)] == first_run
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert (events[len(first_run) - 1].type, events[-1].type) == ("error", "complete")
+    with pytest.raises(Conflict, match="is ready"):
+        await service.process_file(OWNER, failed.id)

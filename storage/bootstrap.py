@@ -3,13 +3,15 @@
 With no URI the server starts SecantusDB (the MongoDB wire protocol over
 WiredTiger) on a free loopback port with its files under the data directory,
 and talks to it with the ordinary driver; everything above this module is the
-same code that runs against a real mongod, a replica set or Atlas.
+same code that runs against a real mongod, a replica set or Atlas. The
+embedded server requires authentication and keeps its files private; see
+`start_embedded`.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import socket
 import subprocess
 import sys
@@ -17,14 +19,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.documents import ALL_DOCUMENTS
+from storage.embedded_db import AUTH_DB, USERNAME
+from storage.keys import load_or_create_secret
 
 log = logging.getLogger(__name__)
+DB_SECRET_FILE = "mongo-password"  # noqa: S105 - the file name, not the secret
+_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(kw_only=True)
@@ -33,7 +40,8 @@ class Database:
 
     client: AsyncMongoClient[dict[str, Any]]
     db: AsyncDatabase[dict[str, Any]]
-    uri: str
+    uri: str = field(repr=False)
+    """May carry the embedded database's password: never log it."""
     embedded: EmbeddedServer | None = None
     extra_documents: list[type] = field(default_factory=list)
 
@@ -45,14 +53,20 @@ class Database:
 
 
 class EmbeddedServer:
-    """SecantusDB in a child process: the database gets its own interpreter (and GIL),
-    so it never competes with the API's event loop; stopped with the server."""
+    """SecantusDB in a child process (`storage.embedded_db`): the database gets its own
+    interpreter (and GIL), so it never competes with the API's event loop; stopped with
+    the server, and it stops itself if the server dies."""
 
-    def __init__(self, process: subprocess.Popen[bytes], uri: str) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], uri: str, lifeline: int) -> None:
         self.process = process
         self.uri = uri
+        self._lifeline = lifeline
+        """Our end of the pipe whose closing tells the database to stop."""
 
     def stop(self) -> None:
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -62,57 +76,82 @@ class EmbeddedServer:
                 self.process.wait(timeout=5)
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGTERM the database if the server dies without stopping it (no orphans)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def start_embedded(data_dir: Path, *, timeout_s: float = 30.0) -> EmbeddedServer:
-    """Start SecantusDB on a free loopback port, its files in `data_dir/mongo`."""
-    path = data_dir / "mongo"
+def _make_private(path: Path) -> None:
+    """Directories 0700, files 0600 (a data directory made by an older version was 0755/0644)."""
     path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for item in path.rglob("*"):
+        item.chmod(0o700 if item.is_dir() else 0o600)
+
+
+def embedded_uri(port: int, password: str) -> str:
+    """The embedded database's URI, with its credentials."""
+    # retryWrites=false: SecantusDB's retryable-write registry costs most of its CPU on
+    # writes (72% in a profile), and one local server has no failover to retry across.
+    return (
+        f"mongodb://{USERNAME}:{quote_plus(password)}@127.0.0.1:{port}/"
+        f"?directConnection=true&authSource={AUTH_DB}&authMechanism=SCRAM-SHA-256"
+        "&retryWrites=false"
+    )
+
+
+def start_embedded(data_dir: Path, *, timeout_s: float = 60.0) -> EmbeddedServer:
+    """Start SecantusDB on a free loopback port, its files in `data_dir/mongo`.
+
+    The files are private (0700/0600) and the server requires SCRAM-SHA-256 as
+    a generated user whose password is kept in `data_dir/mongo-password`
+    (0600). If a database process from a killed server still holds the files,
+    the new one waits for it to exit (see `storage.embedded_db`).
+    """
+    path = data_dir / "mongo"
+    _make_private(path)
+    password = load_or_create_secret(data_dir, DB_SECRET_FILE, nbytes=32)
     port = _free_port()
     command = [
         sys.executable,
         "-c",
-        "import sys; from secantus.cli import main; sys.exit(main())",
-        "--host",
-        "127.0.0.1",
+        f"import sys; sys.path.insert(0, {_ROOT!r}); "
+        "from storage.embedded_db import main; sys.exit(main())",
         "--port",
         str(port),
         "--storage-path",
         str(path),
-        "--log-level",
-        "WARNING",
+        "--password-file",
+        str(data_dir / DB_SECRET_FILE),
     ]
-    process = subprocess.Popen(  # noqa: S603 - a fixed argv
-        command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
-    )
+    # The child watches the read end; the write end stays with this process only (not
+    # inheritable), so its closing, on stop or on any death of this process, stops it.
+    lifeline_read, lifeline = os.pipe()
+    command += ["--lifeline-fd", str(lifeline_read)]
+    try:
+        process = subprocess.Popen(  # noqa: S603 - a fixed argv
+            command, stdin=subprocess.DEVNULL, pass_fds=(lifeline_read,)
+        )
+    finally:
+        os.close(lifeline_read)
     deadline = time.monotonic() + timeout_s
     while True:
         if process.poll() is not None:
+            os.close(lifeline)
             raise RuntimeError(f"the embedded database exited with code {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 break
         except OSError:
             if time.monotonic() > deadline:
+                os.close(lifeline)
                 process.kill()
+                process.wait()
                 raise RuntimeError("the embedded database did not start") from None
             time.sleep(0.05)
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    log.info("embedded MongoDB-compatible server at %s (files in %s)", uri, path)
-    return EmbeddedServer(process, uri)
+    log.info("embedded MongoDB-compatible server on 127.0.0.1:%d (files in %s)", port, path)
+    return EmbeddedServer(process, embedded_uri(port, password), lifeline)
 
 
 async def connect(

@@ -1,0 +1,155 @@
+"""The embedded database process: SecantusDB, private and authenticated, one per data directory.
+
+Started by `storage.bootstrap.start_embedded` as
+
+    python -c "...main()" --port P --storage-path D/mongo --password-file F --lifeline-fd N
+
+It makes its files private (umask 077: directories 0700, files 0600), takes
+an exclusive lock on `D/mongo/agentloom.lock` (waiting while a previous
+database process on the same files is still shutting down, e.g. after its
+server was killed), provisions the server's SCRAM-SHA-256 user straight into
+the store before it listens (so there is never a moment without
+authentication), and serves with `--auth`. It stops when its parent dies
+(the parent holds the write end of a "lifeline" pipe; EOF means it is gone).
+
+This module imports only the standard library and secantus, so the
+process starts light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+USERNAME = "agentloom"
+AUTH_DB = "admin"
+LOCK_NAME = "agentloom.lock"
+LOCK_WAIT_S = 30.0
+"""How long to wait for a previous database process on these files to finish."""
+LOCKED_EXIT_CODE = 75  # EX_TEMPFAIL
+
+
+def stop_when_parent_exits(lifeline_fd: int) -> None:
+    """SIGTERM this process once the server's end of the lifeline pipe closes.
+
+    The kernel closes it when the server process exits however it exits (even
+    `kill -9`). Unlike PR_SET_PDEATHSIG, which fires when the *thread* that
+    started the child ends, this follows the whole process.
+    """
+
+    def watch() -> None:
+        while os.read(lifeline_fd, 64):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
+def acquire_lock(path: Path, wait_s: float = LOCK_WAIT_S) -> int:
+    """Hold an exclusive lock on `path` for this process's life; returns its descriptor.
+
+    The kernel drops the lock when the holder exits, however it exits, so a
+    lock still held means a database process still running on these files.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                print(
+                    f"the database files in {path.parent} are in use by process {holder} "
+                    "(another agentloom server on this data directory?)",
+                    file=sys.stderr,
+                )
+                sys.exit(LOCKED_EXIT_CODE)
+            time.sleep(0.1)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def provision_user(storage: Any, password: str) -> None:
+    """Create (or re-key) the server's root user directly in the store, before listening."""
+    from secantus.auth import SCRAM_SHA_256, StoredCredentials, derive_credentials
+
+    existing = storage.get_user(AUTH_DB, USERNAME)
+    if existing is not None:
+        try:
+            stored = StoredCredentials.from_doc(existing["credentials"])
+            again = derive_credentials(
+                password, iterations=stored.iteration_count, salt=stored.salt
+            )
+            if again.stored_key == stored.stored_key:
+                return
+        except (KeyError, TypeError, ValueError):
+            pass  # unreadable record: write a fresh one
+    storage.add_user(
+        AUTH_DB,
+        USERNAME,
+        {
+            "_id": f"{AUTH_DB}.{USERNAME}",
+            "user": USERNAME,
+            "db": AUTH_DB,
+            "credentials": derive_credentials(password, mechanism=SCRAM_SHA_256).to_doc(),
+            "roles": [{"role": "root", "db": AUTH_DB}],
+            "mechanisms": [SCRAM_SHA_256],
+        },
+        replace=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agentloom-embedded-db")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--storage-path", type=Path, required=True)
+    parser.add_argument("--password-file", type=Path, required=True)
+    parser.add_argument("--lifeline-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    os.umask(0o077)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args.storage_path.mkdir(parents=True, exist_ok=True)
+    acquire_lock(args.storage_path / LOCK_NAME)
+    password = args.password_file.read_text().strip()
+
+    from secantus import SecantusDBServer
+
+    server = SecantusDBServer(
+        host=args.host,
+        port=args.port,
+        storage_path=str(args.storage_path),
+        require_auth=True,
+        enable_test_commands=False,
+    )
+    provision_user(server.storage, password)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    stop_when_parent_exits(args.lifeline_fd)
+    server.start()
+    server.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

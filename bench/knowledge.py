@@ -82,6 +82,7 @@ async def main() -> None:
                 OWNER, name="Bench", chunk_size=64, chunk_overlap=0
             )
             started = time.perf_counter()
+            steps: dict[str, int] = {}
             for f in range(FILES):
                 text = "\n\n".join(paragraphs[f * PARAGRAPHS : (f + 1) * PARAGRAPHS]).encode()
 
@@ -93,6 +94,8 @@ async def main() -> None:
                 )
                 assert file.status == "ready", file.error
                 assert file.chunk_count == PARAGRAPHS, file.chunk_count
+                for step, ms in file.timings.items():
+                    steps[step] = steps.get(step, 0) + ms
             ingest_s = time.perf_counter() - started
             ingest_requests = len(server.embedding_requests)
             chunks = await vectors.count(kb.collection)
@@ -125,6 +128,10 @@ async def main() -> None:
 
     print(f"ingest: {chunks:,} chunks in {ingest_s:.1f} s = {chunks / ingest_s:,.0f} chunks/s")
     print(f"embedding requests while ingesting: {ingest_requests} (up to 64 chunks each)")
+    print(
+        "  time per step, all files: "
+        + ", ".join(f"{step[:-3]} {ms / 1000:.1f} s" for step, ms in steps.items())
+    )
     print(f"first hybrid search (builds the BM25 index of {chunks:,} chunks): {cold_ms:.0f} ms")
     for name, values, extra in (
         ("hybrid, part code", hybrid_ms, "top-1 correct 100%"),

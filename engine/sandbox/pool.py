@@ -33,6 +33,7 @@ from typing import Any, Literal
 import anyio
 from anyio.lowlevel import RunVar
 
+from engine.errors import UpstreamFailed
 from engine.sandbox.protocol import HEADER, FrameError, decode_body, encode_frame, frame_length
 
 ErrorKind = Literal["failed", "timeout", "memory"]
@@ -52,7 +53,7 @@ _WORKER_COMMAND = (
 )
 
 
-class SandboxUnavailable(Exception):
+class SandboxUnavailable(UpstreamFailed):
     """A worker process could not be started."""
 
 

@@ -57,7 +57,12 @@ from graph.view import GraphQLApp
 from rest_compat.app import install_rest
 from storage.bootstrap import Database, connect
 from storage.crypto import SecretBox, load_or_create_key
-from storage.execution_stores import MongoEventStore, MongoExecutionStore, MongoRunLookup
+from storage.execution_stores import (
+    MongoEventStore,
+    MongoExecutionStore,
+    MongoRunLookup,
+    migrate_event_log,
+)
 from storage.human_input_stores import MongoHumanInputBroker
 from storage.keys import load_or_create_secret
 from storage.secret_stores import (
@@ -105,6 +110,8 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     log_poll_seconds: float = 1.0
     """How often a quiet subscriber re-reads the log (the fallback behind change streams)."""
+    access_log: bool = False
+    """Log every HTTP request at INFO (uvicorn's access log)."""
     run_in_server: bool = True
     """Run executions in the API process; false leaves them to `agentloom worker`s."""
 
@@ -153,17 +160,6 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
     recorder = RunRecorder(
         events=events_store, executions=executions_store, broadcaster=broadcaster
     )
-    relay = RemoteEventRelay(
-        events=events_store, broadcaster=broadcaster, is_local=recorder.is_local
-    )
-    follower = EventFollower(
-        events=events_store,
-        executions=executions_store,
-        broadcaster=broadcaster,
-        is_local=recorder.is_local,
-        on_remote=relay.notice,
-        poll_s=settings.log_poll_seconds,
-    )
     human_broker = MongoHumanInputBroker()
     box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
     uploads = UploadService(store=GridFSUploadStore())
@@ -193,6 +189,15 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
         lease_s=settings.lease_seconds,
         run_timeout_s=settings.run_timeout_seconds,
         node_timeout_s=settings.node_timeout_seconds,
+    )
+    relay = RemoteEventRelay(events=events_store, broadcaster=broadcaster, is_local=host.is_local)
+    follower = EventFollower(
+        events=events_store,
+        executions=executions_store,
+        broadcaster=broadcaster,
+        is_local=host.is_local,
+        on_remote=relay.notice,
+        poll_s=settings.log_poll_seconds,
     )
     skills = SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG)
     executions = ExecutionService(
@@ -282,6 +287,7 @@ def create_app(
         )
         app.state.database = database
         try:
+            await migrate_event_log()
             await seed_builtin_templates()
             host = runtime.host
             await host.recover()
@@ -369,7 +375,13 @@ def main(argv: list[str] | None = None) -> None:
     # X-Forwarded-For is judged by the app against AGENTLOOM_TRUSTED_PROXIES, not by uvicorn
     # (which would believe it from any loopback peer).
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        # A log line per request costs more than a small request itself: off unless asked.
+        access_log=settings.access_log,
     )
 
 

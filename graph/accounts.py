@@ -48,7 +48,7 @@ class RegisterInput:
 class AccountQuery:
     @strawberry.field(description="The authenticated user.")
     async def me(self, info: strawberry.Info[Context, None]) -> UserType:
-        return UserType.of((await info.context.viewer()).user)
+        return UserType.of(await info.context.user())
 
 
 @strawberry.type

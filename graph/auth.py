@@ -15,6 +15,13 @@ AUDIENCE = "agentloom-api"
 
 
 @dataclass(kw_only=True, frozen=True)
+class TokenClaims:
+    subject: str
+    """The user id."""
+    role: str
+
+
+@dataclass(kw_only=True, frozen=True)
 class TokenService:
     secret: str
     ttl: timedelta = timedelta(hours=24)
@@ -32,7 +39,11 @@ class TokenService:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def subject(self, token: str) -> str:
-        """The user id a valid token names; anything else is `Unauthenticated`.
+        """The user id a valid token names; anything else is `Unauthenticated`."""
+        return self.claims(token).subject
+
+    def claims(self, token: str) -> TokenClaims:
+        """Who a valid token names, and their role; anything else is `Unauthenticated`.
 
         Only HS256 is accepted, so `alg: none` and algorithm-confusion tokens fail.
         """
@@ -52,4 +63,5 @@ class TokenService:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("Could not validate credentials")
-        return subject
+        role = claims.get("role")
+        return TokenClaims(subject=subject, role=role if role in ("user", "admin") else "user")

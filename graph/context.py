@@ -42,7 +42,8 @@ class Services:
 
 @dataclass(kw_only=True)
 class Viewer:
-    user: User
+    user_id: str
+    role: str = "user"
     scoped_workflow_ids: frozenset[str] | None = None
     """Set when an API key limited to these workflows authenticated the request."""
     api_key_id: str | None = None
@@ -66,6 +67,7 @@ class Context:
     request: Any = None
     response: Any = None
     _viewer: Viewer | None = None
+    _user: User | None = None
 
     def bearer_token(self) -> str | None:
         raw = self.authorization
@@ -100,30 +102,44 @@ class Context:
                 return self._viewer
             if not token:
                 raise Unauthenticated("Not authenticated")
-            user_id = self.services.tokens.subject(token)
-            user = await self.services.accounts.user(user_id)
-            if user is None:
+            # A verified token says who asks; that the account still exists is checked at
+            # most once per 30 s per process, not on every request. API keys, which can be
+            # revoked, are checked against the database every time.
+            claims = self.services.tokens.claims(token)
+            if not await self.services.accounts.exists(claims.subject):
                 raise Unauthenticated("Could not validate credentials")
-            self._viewer = Viewer(user=user)
+            self._viewer = Viewer(user_id=claims.subject, role=claims.role)
         return self._viewer
 
     async def user_id(self) -> str:
-        return (await self.viewer()).user.id
+        return (await self.viewer()).user_id
+
+    async def user(self) -> User:
+        """The viewer's account record (a database read, once per request)."""
+        if self._user is None:
+            user = await self.services.accounts.user(await self.user_id())
+            if user is None:
+                raise Unauthenticated("Could not validate credentials")
+            self._user = user
+        return self._user
 
     async def _api_key_viewer(self, raw: str) -> Viewer:
         key = await self.services.api_keys.authenticate(raw)
         user = await self.services.accounts.user(key.owner_id)
         if user is None:
             raise Unauthenticated("Invalid API key")
+        self._user = user
         scope = frozenset(key.scoped_workflow_ids) if key.scoped_workflow_ids else None
-        return Viewer(user=user, scoped_workflow_ids=scope, api_key_id=key.id)
+        return Viewer(
+            user_id=user.id, role=user.role, scoped_workflow_ids=scope, api_key_id=key.id
+        )
 
     async def session_user_id(self) -> str:
         """The user id, for actions only a signed-in session (JWT) may take, not an API key."""
         viewer = await self.viewer()
         if viewer.api_key_id is not None:
             raise Forbidden("this action needs a user session, not an API key")
-        return viewer.user.id
+        return viewer.user_id
 
     async def check_workflow_scope(self, workflow_id: str | None) -> None:
         """A scoped API key sees only its workflows: others (and ad-hoc graphs, `None`)
@@ -136,7 +152,7 @@ class Context:
         viewer = await self.viewer()
         if viewer.scoped_workflow_ids is None:
             return
-        execution = await self.services.executions.get(viewer.user.id, execution_id)
+        execution = await self.services.executions.get(viewer.user_id, execution_id)
         if not viewer.may_see_workflow(execution.workflow_id):
             raise NotFound(f"Execution {execution_id} not found")
 

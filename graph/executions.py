@@ -14,6 +14,7 @@ from engine.events import ExecutionEvent
 from engine.services.logs import summarize
 from engine.services.records import Execution, ExecutionQuery, LogEntry, LogQuery
 from graph.context import Context
+from graph.shared_results import SharedRoot, shared_view
 from graph.workflows import WorkflowType
 
 Info = strawberry.Info[Context, None]
@@ -77,7 +78,7 @@ class ExecutionType:
 
 
 @strawberry.type(name="ExecutionEvent")
-class ExecutionEventType:
+class ExecutionEventType(SharedRoot):
     execution_id: strawberry.ID
     seq: int
     type: str
@@ -247,4 +248,6 @@ class ExecutionSubscriptionRoot:
         # Closed here when a subscriber stops early, in the task that iterated it.
         async with aclosing(events):
             async for event in events:
-                yield ExecutionEventType.of(event)
+                # One object per stored event for every subscriber: its selection is then
+                # executed and encoded once per distinct document (graph/shared_results.py).
+                yield shared_view(event, ExecutionEventType.of)

@@ -26,6 +26,7 @@ from graph.errors import annotate
 from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
 from graph.human_input import HumanInputMutationRoot, HumanInputQueryRoot
 from graph.secrets import SecretsMutationRoot, SecretsQueryRoot
+from graph.shared_results import SharedResultExecutor
 from graph.skills import SkillMutationRoot, SkillQueryRoot
 from graph.traces import TraceQueryRoot
 from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
@@ -90,4 +91,5 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
             lambda: ValidationCache(maxsize=256),
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=SharedResultExecutor,
     )

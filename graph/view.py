@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from strawberry.subscriptions import (
 from engine.errors import Unauthenticated
 from graph.context import Context, Services
 from graph.forwarded import trusted_proxies
+from graph.shared_results import encode_message
 
 PROTOCOLS = (
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
@@ -51,6 +53,13 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
         super().__init__(schema, subscription_protocols=PROTOCOLS, **kwargs)
         self.services = services
+
+    def encode_json(self, data: object) -> str:
+        # Subscription messages of a shared result reuse its encoded JSON.
+        return encode_message(data, self.encode_json_plain)
+
+    def encode_json_plain(self, data: object) -> str:
+        return json.dumps(data, separators=(",", ":"))
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return context_for(self.services, request, response)

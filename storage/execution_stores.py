@@ -12,14 +12,13 @@ from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError
 
 from engine.events import ExecutionEvent
+from engine.services.logs import BULKY_FIELDS, LOG_EVENT_TYPES
 from engine.services.records import (
     Execution,
     ExecutionQuery,
-    LogEntry,
-    LogQuery,
     utcnow,
 )
-from engine.services.stores import LoggedEvent, SeqTaken
+from engine.services.stores import SeqTaken
 from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument
 from storage.stores import search_pattern, to_record
 
@@ -174,37 +173,29 @@ class MongoExecutionStore:
         return failed
 
 
-def _log(raw: dict[str, Any]) -> LogEntry:
-    line = raw["log"]
-    return LogEntry(
-        id=f"{raw['execution_id']}:{raw['seq']}",
-        seq=raw["seq"],
-        node_id=raw.get("node_id"),
-        node_type=line.get("node_type"),
-        level=line["level"],
-        message=line["message"],
-        timestamp=raw["timestamp"],
-        duration_ms=line.get("duration_ms"),
-    )
+SEQ_DIGITS = 10
 
 
-def _event_doc(event: ExecutionEvent, log: LogEntry | None, writer: str) -> dict[str, Any]:
+def event_key(execution_id: str, seq: int) -> str:
+    """An event's `_id`: sorted like (execution, seq), so the `_id` index is the log's index."""
+    return f"{execution_id}:{seq:0{SEQ_DIGITS}d}"
+
+
+def _run_range(execution_id: str, after_seq: int = -1) -> dict[str, Any]:
+    low = event_key(execution_id, after_seq) if after_seq >= 0 else f"{execution_id}:"
+    # ";" sorts right after ":" and after every digit: the end of this run's keys.
+    return {"$gt": low, "$lt": f"{execution_id};"}
+
+
+def _event_doc(event: ExecutionEvent, writer: str) -> dict[str, Any]:
     return {
+        "_id": event_key(event.execution_id, event.seq),
         "execution_id": event.execution_id,
         "seq": event.seq,
         "type": event.type,
         "node_id": event.node_id,
         "timestamp": event.timestamp,
         "data": event.data,
-        "log": None
-        if log is None
-        else {
-            "level": log.level,
-            "message": log.message,
-            "node_type": log.node_type,
-            "duration_ms": log.duration_ms,
-        },
-        "log_level": log.level if log else None,
         "w": writer,
     }
 
@@ -254,8 +245,8 @@ class MongoEventStore:
     def _collection() -> Any:
         return ExecutionEventDocument.get_pymongo_collection()
 
-    async def append(self, entries: Sequence[LoggedEvent], *, exclusive: bool = False) -> None:
-        docs = [_event_doc(event, line, self.writer) for event, line in entries]
+    async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
+        docs = [_event_doc(event, self.writer) for event in events]
         while docs:
             try:
                 await self._collection().insert_many(docs, ordered=True)
@@ -275,11 +266,8 @@ class MongoEventStore:
     ) -> list[ExecutionEvent]:
         cursor = (
             self._collection()
-            .find(
-                {"execution_id": execution_id, "seq": {"$gt": after_seq}},
-                {"_id": 0, "log": 0, "log_level": 0, "w": 0},
-            )
-            .sort([("seq", pymongo.ASCENDING)])
+            .find({"_id": _run_range(execution_id, after_seq)}, {"w": 0})
+            .sort([("_id", pymongo.ASCENDING)])
             .limit(limit)
         )
         return [_raw_event(doc) async for doc in cursor]
@@ -293,32 +281,21 @@ class MongoEventStore:
 
     async def last_seq(self, execution_id: str) -> int:
         raw = await self._collection().find_one(
-            {"execution_id": execution_id}, {"seq": 1}, sort=[("seq", pymongo.DESCENDING)]
+            {"_id": _run_range(execution_id)}, {"seq": 1}, sort=[("_id", pymongo.DESCENDING)]
         )
         return int(raw["seq"]) if raw else 0
 
-    async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]:
-        criteria: dict[str, Any] = {"execution_id": execution_id}
-        criteria["log_level"] = query.level if query.level else {"$ne": None}
-        if query.node_id:
-            criteria["node_id"] = query.node_id
-        total = await self._collection().count_documents(criteria)
+    async def log_events(self, execution_id: str) -> list[ExecutionEvent]:
+        projection = {"w": 0, **{f"data.{name}": 0 for name in BULKY_FIELDS}}
         cursor = (
             self._collection()
-            .find(criteria, {"data": 0})
-            .sort([("seq", pymongo.ASCENDING)])
-            .skip(query.skip)
-            .limit(query.limit)
+            .find(
+                {"_id": _run_range(execution_id), "type": {"$in": sorted(LOG_EVENT_TYPES)}},
+                projection,
+            )
+            .sort([("_id", pymongo.ASCENDING)])
         )
-        return [_log(raw) async for raw in cursor], total
-
-    async def all_logs(self, execution_id: str) -> list[LogEntry]:
-        cursor = (
-            self._collection()
-            .find({"execution_id": execution_id, "log_level": {"$ne": None}}, {"data": 0})
-            .sort([("seq", pymongo.ASCENDING)])
-        )
-        return [_log(raw) async for raw in cursor]
+        return [_raw_event(doc) async for doc in cursor]
 
 
 class MongoRunLookup:
@@ -337,3 +314,38 @@ class MongoRunLookup:
             sort=[("finished_at", pymongo.DESCENDING)],
         )
         return (str(raw["_id"]), raw.get("run_id")) if raw else None
+
+
+OLD_EVENT_INDEXES = ("execution_id_1_seq_1", "execution_id_1_log_level_1_seq_1", "execution_id_1_node_id_1_seq_1")
+
+
+async def migrate_event_log(batch: int = 1000) -> int:
+    """Re-key events written before `_id` was `<execution>:<seq>`; drop the old indexes.
+
+    Idempotent and cheap when there is nothing to do (one indexed-type probe); returns
+    how many events were re-keyed.
+    """
+    collection = ExecutionEventDocument.get_pymongo_collection()
+    # The old unique (execution_id, seq) index would refuse the re-keyed copies: drop first.
+    existing = await collection.index_information()
+    for name in OLD_EVENT_INDEXES:
+        if name in existing:
+            await collection.drop_index(name)
+    moved = 0
+    while True:
+        old = await collection.find({"_id": {"$type": "objectId"}}).limit(batch).to_list()
+        if not old:
+            break
+        docs = []
+        for doc in old:
+            doc = {k: v for k, v in doc.items() if k not in ("_id", "log", "log_level")}
+            doc["_id"] = event_key(doc["execution_id"], int(doc["seq"]))
+            docs.append(doc)
+        try:
+            await collection.insert_many(docs, ordered=False)
+        except BulkWriteError as error:  # re-run after a crash: some copies exist already
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details["writeErrors"]):
+                raise
+        await collection.delete_many({"_id": {"$in": [doc["_id"] for doc in old]}})
+        moved += len(old)
+    return moved

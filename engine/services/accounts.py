@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,9 @@ class LoginPolicy:
     window: timedelta = timedelta(minutes=5)
 
 
+KNOWN_FOR_S = 30.0
+
+
 class AccountService:
     def __init__(
         self,
@@ -48,6 +52,9 @@ class AccountService:
         self._failures = failures
         self._policy = policy or LoginPolicy()
         self._admins = frozenset(name.lower() for name in admin_usernames)
+        self._known: dict[str, float] = {}
+        """User ids seen to exist, with when: a token's subject is checked at most once per
+        `KNOWN_FOR_S` per process, not on every request."""
 
     async def register(self, *, username: str, email: str, password: str) -> User:
         username = username.strip()
@@ -90,6 +97,21 @@ class AccountService:
 
     async def user(self, user_id: str) -> User | None:
         return await self._users.by_id(user_id)
+
+    async def exists(self, user_id: str) -> bool:
+        """Whether the account exists; remembered for `KNOWN_FOR_S` (a removed account's
+        tokens stop working within that time in every process)."""
+        now = time.monotonic()
+        seen = self._known.get(user_id)
+        if seen is not None and now - seen < KNOWN_FOR_S:
+            return True
+        if await self._users.by_id(user_id) is None:
+            self._known.pop(user_id, None)
+            return False
+        if len(self._known) > 100_000:
+            self._known.clear()
+        self._known[user_id] = now
+        return True
 
 
 def _verify(stored_hash: str, password: str) -> bool:

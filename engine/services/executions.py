@@ -22,7 +22,7 @@ import anyio
 from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
 from engine.services.event_follow import EventFollower
-from engine.services.logs import LOG_LEVELS
+from engine.services.logs import LOG_LEVELS, log_entry
 from engine.services.records import (
     EXECUTION_STATUSES,
     TERMINAL_STATUSES,
@@ -180,11 +180,23 @@ class ExecutionService:
             raise ValidationFailed(
                 f"level must be one of {', '.join(LOG_LEVELS)}", field="level"
             )
-        return await self._events.logs(execution_id, query)
+        lines = [
+            line
+            for line in await self._log_lines(execution_id)
+            if (query.level is None or line.level == query.level)
+            and (query.node_id is None or line.node_id == query.node_id)
+        ]
+        return lines[query.skip : query.skip + query.limit], len(lines)
 
     async def all_logs(self, owner_id: str, execution_id: str) -> list[LogEntry]:
         await self.get(owner_id, execution_id)
-        return await self._events.all_logs(execution_id)
+        return await self._log_lines(execution_id)
+
+    async def _log_lines(self, execution_id: str) -> list[LogEntry]:
+        # Log lines are a projection of the log, computed on read: writes stay one
+        # document per event with no secondary index to maintain.
+        events = await self._events.log_events(execution_id)
+        return [line for line in map(log_entry, events) if line is not None]
 
     async def events(
         self, owner_id: str, execution_id: str, after_seq: int = 0

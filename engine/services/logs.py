@@ -8,6 +8,26 @@ from engine.events import ExecutionEvent
 from engine.services.records import LogEntry
 
 LOG_LEVELS = ("info", "warn", "error", "debug")
+LOG_EVENT_TYPES = frozenset(
+    {
+        "run_started",
+        "run_finished",
+        "run_failed",
+        "run_cancelled",
+        "node_started",
+        "node_finished",
+        "node_failed",
+        "node_skipped",
+        "log",
+        "tool_call",
+        "tool_result",
+        "human_input_requested",
+        "human_input_received",
+    }
+)
+"""The events that read as log lines (tokens and progress are streamed, not logged)."""
+BULKY_FIELDS = ("input", "output", "result", "arguments", "usage", "response", "prompt")
+"""Payload fields no log line reads: a store may leave them out when it reads for logs."""
 
 
 def _message(event: ExecutionEvent) -> tuple[str, str] | None:

@@ -20,8 +20,9 @@ import anyio
 
 from engine.clock import utcnow
 from engine.events import ExecutionEvent
-from engine.services.records import Execution, ExecutionQuery, LogEntry, LogQuery
-from engine.services.stores import LoggedEvent, SeqTaken
+from engine.services.logs import LOG_EVENT_TYPES
+from engine.services.records import Execution, ExecutionQuery
+from engine.services.stores import SeqTaken
 
 
 class StoreDown(Exception):
@@ -146,7 +147,7 @@ class InMemoryEventDatabase:
     """The shared state behind one or more event stores (one store per "process")."""
 
     def __init__(self) -> None:
-        self.logs: dict[str, dict[int, LoggedEvent]] = defaultdict(dict)
+        self.logs: dict[str, dict[int, ExecutionEvent]] = defaultdict(dict)
         self.feed: list[tuple[str, ExecutionEvent]] = []
         """Every stored event in append order, with its writer: what a change stream sees."""
         self.appended = anyio.Event()
@@ -199,19 +200,19 @@ class InMemoryEventStore:
         self.writer = writer
         self.watches: list[_MemoryWatch] = []
 
-    async def append(self, entries: Sequence[LoggedEvent], *, exclusive: bool = False) -> None:
+    async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
         database = self.database
         database.append_calls += 1
         if database.latency_s:
             await anyio.sleep(database.latency_s)
         database.faults.check("append")
-        for event, line in entries:
+        for event in events:
             log = database.logs[event.execution_id]
             if event.seq in log:
                 if exclusive:
                     raise SeqTaken(f"seq {event.seq} of {event.execution_id} is taken")
                 continue
-            log[event.seq] = (event, line)
+            log[event.seq] = event
             database.feed.append((self.writer, event))
         database.notify()
 
@@ -220,7 +221,7 @@ class InMemoryEventStore:
     ) -> list[ExecutionEvent]:
         self.database.faults.check("after")
         log = self.database.logs.get(execution_id, {})
-        return [log[s][0] for s in sorted(s for s in log if s > after_seq)][:limit]
+        return [log[s] for s in sorted(s for s in log if s > after_seq)][:limit]
 
     async def last_seq(self, execution_id: str) -> int:
         return max(self.database.logs.get(execution_id, {}) or [0])
@@ -232,18 +233,6 @@ class InMemoryEventStore:
         self.watches.append(watch)
         return watch
 
-    def _lines(self, execution_id: str) -> list[LogEntry]:
+    async def log_events(self, execution_id: str) -> list[ExecutionEvent]:
         log = self.database.logs.get(execution_id, {})
-        return [line for _, line in (log[s] for s in sorted(log)) if line is not None]
-
-    async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]:
-        lines = [
-            line
-            for line in self._lines(execution_id)
-            if (query.level is None or line.level == query.level)
-            and (query.node_id is None or line.node_id == query.node_id)
-        ]
-        return lines[query.skip : query.skip + query.limit], len(lines)
-
-    async def all_logs(self, execution_id: str) -> list[LogEntry]:
-        return self._lines(execution_id)
+        return [log[s] for s in sorted(log) if log[s].type in LOG_EVENT_TYPES]

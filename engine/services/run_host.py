@@ -29,7 +29,6 @@ from engine.events import (
 from engine.run_types import RunRequest
 from engine.runner import WorkflowRunner
 from engine.services.broadcast import Broadcaster
-from engine.services.logs import log_entry
 from engine.services.records import Execution
 from engine.services.run_recorder import RunRecorder
 from engine.services.stores import EventStore, ExecutionStore, SeqTaken
@@ -66,6 +65,12 @@ class RunHost:
         self._run_timeout_s = run_timeout_s
         self._node_timeout_s = node_timeout_s
         self._task_group: TaskGroup | None = None
+        self._submitted: set[str] = set()
+
+    def is_local(self, execution_id: str) -> bool:
+        """Whether this process runs (or is about to run) that execution: its events are
+        published here as they are stored, so nobody needs the change stream for it."""
+        return execution_id in self._submitted or self._recorder.is_local(execution_id)
 
     def bind(self, task_group: TaskGroup | None) -> None:
         """Runs submitted from now on belong to `task_group`; None leaves them pending."""
@@ -78,6 +83,7 @@ class RunHost:
     def submit(self, execution_id: str) -> None:
         """Claim and run a pending execution in the background, if this process runs any."""
         if self._task_group is not None:
+            self._submitted.add(execution_id)
             self._task_group.start_soon(self._claim_and_run, execution_id)
 
     def cancel_local(self, execution_id: str) -> bool:
@@ -130,7 +136,7 @@ class RunHost:
             return  # it ended after all: a log has one end
         event = to_execution_event(execution_id, last + 1, ending)
         try:
-            await self._events.append([(event, log_entry(event))], exclusive=True)
+            await self._events.append([event], exclusive=True)
         except SeqTaken:
             # A racing writer took that seq: its log already has an end (or will).
             log.info("log of %s was closed by another writer", execution_id)
@@ -143,33 +149,26 @@ class RunHost:
     # -- running ---------------------------------------------------------------------------
 
     async def _claim_and_run(self, execution_id: str) -> None:
-        claimed = await self._executions.claim(
-            execution_id, worker=self.worker, lease_s=self._lease_s
-        )
-        if claimed is not None:
-            await self._run(claimed)
+        try:
+            claimed = await self._executions.claim(
+                execution_id, worker=self.worker, lease_s=self._lease_s
+            )
+            if claimed is not None:
+                await self._run(claimed)
+        finally:
+            self._submitted.discard(execution_id)
 
     async def _run(self, execution: Execution) -> None:
-        request = RunRequest(
-            execution_id=execution.id,
-            owner_id=execution.owner_id,
-            nodes=execution.nodes,
-            edges=execution.edges,
-            input_data=execution.input_data,
-            run_timeout_s=self._run_timeout_s,
-            node_timeout_s=self._node_timeout_s,
-        )
         try:
-            async with self._recorder.session(execution.id), anyio.create_task_group() as tg:
-                tg.start_soon(self._keep_lease, execution.id)
-                await self._runner.run(request)
-                tg.cancel_scope.cancel()
+            async with self._recorder.session(execution.id):
+                await self._execute(execution)
         except anyio.get_cancelled_exc_class():
             # The host is shutting down: the runner has logged `run_cancelled` (shielded),
             # which recorded the final status with it.
             raise
         except Exception:  # the run boundary: never leave an execution `running`
             log.exception("execution %s crashed", execution.id)
+            # After the session: its pending events are written, so this end comes last.
             try:
                 await self._executions.finish(execution.id, status="failed", error="internal error")
                 await self.close_log(
@@ -179,6 +178,21 @@ class RunHost:
             except Exception:  # the database is gone too: the lease will lapse and recovery runs
                 log.exception("could not record the failure of %s", execution.id)
         # Otherwise the final status was recorded with the terminal event.
+
+    async def _execute(self, execution: Execution) -> None:
+        request = RunRequest(
+            execution_id=execution.id,
+            owner_id=execution.owner_id,
+            nodes=execution.nodes,
+            edges=execution.edges,
+            input_data=execution.input_data,
+            run_timeout_s=self._run_timeout_s,
+            node_timeout_s=self._node_timeout_s,
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._keep_lease, execution.id)
+            await self._runner.run(request)
+            tg.cancel_scope.cancel()
 
     async def _keep_lease(self, execution_id: str) -> None:
         while True:

@@ -32,7 +32,6 @@ import anyio
 
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
 from engine.services.broadcast import Broadcaster
-from engine.services.logs import log_entry
 from engine.services.stores import EventStore, ExecutionStore
 
 log = logging.getLogger(__name__)
@@ -174,7 +173,6 @@ class RunRecorder:
 
     async def _write(self, run: _RunLog, batch: list[ExecutionEvent]) -> None:
         terminal = batch[-1] if batch[-1].type in TERMINAL_EVENT_TYPES else None
-        entries = [(event, log_entry(event)) for event in batch]
         deadline = time.monotonic() + self._retry_for_s
         delay = 0.05
         while True:
@@ -186,7 +184,7 @@ class RunRecorder:
                     fields.setdefault("progress", run.state.progress)
                     fields["current_node"] = run.state.current_node
                     await self._executions.finish(run.execution_id, **fields)
-                await self._events.append(entries)
+                await self._events.append(batch)
                 return
             except anyio.get_cancelled_exc_class():
                 raise

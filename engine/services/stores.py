@@ -14,8 +14,6 @@ from engine.events import ExecutionEvent
 from engine.services.records import (
     Execution,
     ExecutionQuery,
-    LogEntry,
-    LogQuery,
     Template,
     User,
     Workflow,
@@ -128,10 +126,6 @@ class SeqTaken(Exception):
     """`append(..., exclusive=True)` found a seq already stored (another writer got there)."""
 
 
-LoggedEvent = tuple[ExecutionEvent, LogEntry | None]
-"""An event and the log line it reads as, if any (see `engine.services.logs`)."""
-
-
 class EventWatch(Protocol):
     @property
     def resume_token(self) -> Any:
@@ -149,7 +143,7 @@ class EventWatch(Protocol):
 class EventStore(Protocol):
     """A run's ordered event log: (execution_id, seq) is unique."""
 
-    async def append(self, entries: Sequence[LoggedEvent], *, exclusive: bool = False) -> None:
+    async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
         """Store events of one run, in order, all or raise.
 
         Idempotent by default: an entry whose seq is already stored counts as written
@@ -168,6 +162,7 @@ class EventStore(Protocol):
         own are filtered out by the database); `resume_after` continues after a token."""
         ...
 
-    async def logs(self, execution_id: str, query: LogQuery) -> tuple[list[LogEntry], int]: ...
-
-    async def all_logs(self, execution_id: str) -> list[LogEntry]: ...
+    async def log_events(self, execution_id: str) -> list[ExecutionEvent]:
+        """The run's events that read as log lines (`logs.LOG_EVENT_TYPES`), in seq order;
+        the store may leave out their `logs.BULKY_FIELDS` payload fields."""
+        ...

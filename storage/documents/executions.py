@@ -78,38 +78,19 @@ class ExecutionGraphDocument(Document):
 
 
 class ExecutionEventDocument(Document):
-    """One event of a run; (execution_id, seq) is unique, so a log has no duplicates."""
+    """One event of a run. `_id` is `<execution_id>:<seq, 10 digits>`: unique per (run, seq),
+    and sorted like them, so the log needs no index but `_id`'s (every secondary index
+    would cost each event a write; log lines are computed from the events on read)."""
 
+    id: str  # type: ignore[assignment]
     execution_id: str
     seq: int
     type: str
     node_id: str | None = None
     timestamp: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
-    log: dict[str, Any] | None = None
-    """The log line this event reads as (level, message, node_type, duration_ms), if any."""
-    log_level: str | None = None
     w: str = ""
     """The process that wrote it: a change stream skips its own writer's events."""
 
     class Settings:
         name = "execution_events"
-        indexes = [
-            IndexModel(
-                [("execution_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)], unique=True
-            ),
-            IndexModel(
-                [
-                    ("execution_id", pymongo.ASCENDING),
-                    ("log_level", pymongo.ASCENDING),
-                    ("seq", pymongo.ASCENDING),
-                ]
-            ),
-            IndexModel(
-                [
-                    ("execution_id", pymongo.ASCENDING),
-                    ("node_id", pymongo.ASCENDING),
-                    ("seq", pymongo.ASCENDING),
-                ]
-            ),
-        ]

@@ -55,22 +55,6 @@ class Core:
             broadcaster=self.broadcaster,
             retry_for_s=5.0,
         )
-        self.relay = RemoteEventRelay(
-            events=self.events,
-            broadcaster=self.broadcaster,
-            is_local=self.recorder.is_local,
-            check_s=0.02,
-            max_backoff_s=0.05,
-        )
-        self.follower = EventFollower(
-            events=self.events,
-            executions=self.executions,
-            broadcaster=self.broadcaster,
-            is_local=self.recorder.is_local,
-            on_remote=self.relay.notice,
-            poll_s=poll_s,
-            end_grace_s=0.2,
-        )
         self.runner = WorkflowRunner(RunServices(event_sink=self.recorder, environ={}))
         self.host = RunHost(
             executions=self.executions,
@@ -80,6 +64,22 @@ class Core:
             runner=self.runner,
             worker=writer,
             lease_s=5.0,
+        )
+        self.relay = RemoteEventRelay(
+            events=self.events,
+            broadcaster=self.broadcaster,
+            is_local=self.host.is_local,
+            check_s=0.02,
+            max_backoff_s=0.05,
+        )
+        self.follower = EventFollower(
+            events=self.events,
+            executions=self.executions,
+            broadcaster=self.broadcaster,
+            is_local=self.host.is_local,
+            on_remote=self.relay.notice,
+            poll_s=poll_s,
+            end_grace_s=0.2,
         )
         self.service = ExecutionService(
             executions=self.executions,
@@ -155,7 +155,7 @@ async def test_gaps_and_duplicates_in_the_live_stream_become_one_clean_sequence(
     execution = Execution(owner_id=OWNER, status="running")
     await core.executions.add(execution)
     log = [_event(execution.id, s, final=s == 8) for s in range(1, 9)]
-    await core.events.append([(e, None) for e in log[:3]])
+    await core.events.append(log[:3])
     received: list[int] = []
 
     async def consume() -> None:
@@ -167,7 +167,7 @@ async def test_gaps_and_duplicates_in_the_live_stream_become_one_clean_sequence(
             await anyio.sleep(0.005)
         await anyio.sleep(0.02)
         core.broadcaster.publish(execution.id, log[1:3])  # duplicates of the replay
-        await core.events.append([(e, None) for e in log[3:]])
+        await core.events.append(log[3:])
         core.broadcaster.publish(execution.id, log[5:6])  # a gap: 4 and 5 never came live
         core.broadcaster.publish(execution.id, log[5:])
     assert received == list(range(1, 9))
@@ -318,7 +318,7 @@ async def test_cancel_of_a_pending_run_closes_its_log() -> None:
     assert cancelled.status == "cancelled"
     events = await collect(await core.service.events(OWNER, execution.id))
     assert events == [1]
-    assert core.events.database.logs[execution.id][1][0].type == "run_cancelled"
+    assert core.events.database.logs[execution.id][1].type == "run_cancelled"
 
 
 async def test_recovery_fails_dead_runs_and_closes_their_log_once() -> None:
@@ -329,7 +329,7 @@ async def test_recovery_fails_dead_runs_and_closes_their_log_once() -> None:
     again = await core.host.recover()
     assert failed == [execution.id] and again == []
     log = core.events.database.logs[execution.id]
-    assert [e.type for e, _ in log.values()] == ["run_failed"]
+    assert [e.type for e in log.values()] == ["run_failed"]
     # A log has one end: closing it again adds nothing.
     await core.host.close_cancelled(execution.id)
     assert len(core.events.database.logs[execution.id]) == 1

@@ -146,4 +146,3 @@ async def test_concurrent_updates_still_conflict(database: Database) -> None:
         await store.save(late, WorkflowService._snapshot(late, "late"), expected=1)
     assert await _consistent(service, created.id) == [1, 2]
     assert (await service.get(OWNER, created.id)).name == "first"
-

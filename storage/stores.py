@@ -71,7 +71,8 @@ class MongoLoginFailureStore:
                 )
             except DuplicateKeyError:
                 continue  # two first attempts raced to insert the key; count again
-            return int(doc["attempts"])
+            if doc is not None:  # always, with upsert and the document after the update
+                return int(doc["attempts"])
         raise Conflict("Too many concurrent login attempts; try again")
 
     async def clear(self, key: str) -> None:

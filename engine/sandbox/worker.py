@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import resource
-import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -204,4 +203,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

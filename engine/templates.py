@@ -6,6 +6,14 @@ every finished node's output by node id, loop variables, `value` = the output
 of the node before); later segments walk into dicts (by key) and lists (by
 index). Segments may contain hyphens because node ids do (`llm-1`).
 
+`value` is an alias, and it has one rule of its own: when the previous
+node's output is an object with its own `value` key, `{value}` (and
+`{value.x}`) read that key. This is what makes seed 000's condition example,
+`{value} > 10` on the run input `{"value": 15}`, mean what it says, and a
+node after a condition (`{result, value}`) reads the value the condition
+tested. The unwrapping happens once, only for the head segment, and never for
+`{input...}` or `{node-id...}`, which always mean exactly what they name.
+
 Braces that do not hold a path (JSON in a prompt: `{"a": 1}`) stay literal,
 and `{{` / `}}` write a literal brace. A missing path is an error naming the
 path: a prompt silently rendered with a hole is worse than a failed node.
@@ -27,6 +35,10 @@ _PATH_RE = re.compile(rf"^(?:{_SEGMENT})(?:\.(?:{_SEGMENT}))*$")
 # Anything with quotes, spaces, colons or commas inside is literal text (JSON).
 _CANDIDATE_RE = re.compile(r"\{([\w\-.]*)\}")
 _UNCLOSED_RE = re.compile(r"\{[A-Za-z_][\w\-.]*$")
+
+
+PREVIOUS_OUTPUT = "value"
+"""The context entry that holds the previous node's output (see the module docstring)."""
 
 
 class TemplateError(ValidationFailed):
@@ -112,6 +124,13 @@ def resolve_path(context: Mapping[str, Any], path: str) -> Any:
     for depth, segment in enumerate(segments):
         if isinstance(current, Mapping) and segment in current:
             current = current[segment]
+            if (
+                depth == 0
+                and segment == PREVIOUS_OUTPUT
+                and isinstance(current, Mapping)
+                and PREVIOUS_OUTPUT in current
+            ):
+                current = current[PREVIOUS_OUTPUT]
         elif (
             isinstance(current, list | tuple) and segment.isdigit() and int(segment) < len(current)
         ):

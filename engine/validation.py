@@ -21,6 +21,7 @@ from engine.nodes import NODE_TYPES
 from engine.templates import TemplateError, template_paths
 from engine.topology import (
     BODY_HANDLE,
+    DONE_HANDLE,
     ERROR_HANDLE,
     dependency_edges,
     find_cycle_nodes,
@@ -60,6 +61,21 @@ def _is_empty(value: Any) -> bool:
         or (isinstance(value, str | list | dict) and len(value) == 0)
         or (isinstance(value, str) and not value.strip())
     )
+
+
+_HANDLE_MEANINGS = {
+    "true": "when the expression holds",
+    "false": "when it does not",
+    BODY_HANDLE: "runs once per item",
+    DONE_HANDLE: "runs after the last item",
+}
+
+
+def _handle_choice(handles: tuple[str, ...]) -> str:
+    """`"true" (when ...) or "false" (when ...)`: what to set, and what each means."""
+    names = " or ".join(f'"{h}"' for h in handles)
+    meanings = "; ".join(f'"{h}" {_HANDLE_MEANINGS[h]}' for h in handles if h in _HANDLE_MEANINGS)
+    return f"{names} ({meanings})" if meanings else names
 
 
 def _check_node_config(
@@ -118,13 +134,19 @@ def _check_node_config(
         errors.append(f"{where}: data.retries must be an integer between 0 and 10")
     if spec.output_handles:
         for e in graph.outgoing(node.id):
-            if e.source_handle not in (*spec.output_handles, ERROR_HANDLE, None):
+            if e.source_handle is None:
+                # An unnamed edge out of a branching node used to follow always (both
+                # branches ran; a loop's "next" node ran per item and after): never
+                # what the author meant, so the editor must say which handle it is.
+                errors.append(
+                    f"{where}: edge {e.id!r} has no sourceHandle; set sourceHandle to "
+                    f"{_handle_choice(spec.output_handles)}"
+                )
+            elif e.source_handle not in (*spec.output_handles, ERROR_HANDLE):
                 errors.append(
                     f"{where}: edge {e.id!r} leaves by unknown handle {e.source_handle!r} "
                     f"(expected one of {', '.join(spec.output_handles)})"
                 )
-    if node.type == "condition" and any(e.source_handle is None for e in graph.outgoing(node.id)):
-        warnings.append(f"{where}: edges without sourceHandle 'true'/'false' always run")
     if node.type == "loop" and not any(
         e.source_handle == BODY_HANDLE for e in graph.outgoing(node.id)
     ):

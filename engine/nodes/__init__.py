@@ -4,6 +4,7 @@ Importing this package imports every built-in kind so `NODE_TYPES` is full.
 """
 
 from engine.nodes import (  # noqa: F401  (imported for their registration)
+    a2a,
     agent,
     code,
     condition,

@@ -2,8 +2,10 @@
 
 Config: like `llm`, plus `tools` (tool ids from the catalog), `max_steps`
 (chat completions allowed, default 8) and `knowledgeBases` (knowledge base
-ids: the agent gets `knowledge_search`, limited to them). Every call and
-result is an event.
+ids: the agent gets `knowledge_search`, limited to them), `httpTools` (HTTP
+tool definitions, see `engine.tools.http_tools`) and `mcpServers` (`[{url,
+tools?, headers?, name?}]`: the servers' tools, see `engine.tools.external`
+for naming). Every call and result is an event.
 Output: `{"text", "steps", "tool_calls"}`.
 """
 
@@ -19,6 +21,7 @@ from engine.nodes._llm_common import messages_of, model_of, sampling
 from engine.nodes.registry import NodeSpec, register
 from engine.run_errors import NodeConfigInvalid
 from engine.tools.catalog import ToolContext
+from engine.tools.external import external_tool_errors, open_external_tools
 
 
 def _check(data: Mapping[str, Any]) -> list[str]:
@@ -32,6 +35,7 @@ def _check(data: Mapping[str, Any]) -> list[str]:
     steps = data.get("max_steps", 8)
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 50:
         errors.append("data.max_steps must be an integer from 1 to 50")
+    errors.extend(external_tool_errors(data))
     return errors
 
 
@@ -53,14 +57,23 @@ async def run(ctx: NodeContext) -> NodeResult:
         environ=services.environ,
         credentials=services.credentials,
     )
-    async with open_client(
-        config, guard=services.outbound_guard, timeout_s=services.llm_timeout_s
-    ) as client:
+    async with (
+        open_external_tools(
+            builtin={t: services.tools[t] for t in wanted},
+            http_tools=ctx.data.get("httpTools"),
+            mcp_servers=ctx.data.get("mcpServers"),
+            guard=services.outbound_guard,
+            field=ctx.node_id,
+        ) as tools,
+        open_client(
+            config, guard=services.outbound_guard, timeout_s=services.llm_timeout_s
+        ) as client,
+    ):
         result = await run_agent(
             client,
             model=model_of(ctx, config.provider),
             messages=messages_of(ctx),
-            tools={t: services.tools[t] for t in wanted},
+            tools=tools,
             tool_context=ToolContext(
                 guard=services.outbound_guard,
                 environ=services.environ,

@@ -10,8 +10,11 @@ and port of the URL given; `<url>` the URL given, without a trailing slash):
   A2A hosting (Agent Framework, the .NET A2A SDK's `MapA2A`/`MapHttpA2A`)
   mounts agents under a path: `<url>/.well-known/agent-card.json`,
   `<url>/.well-known/agent.json`, `<url>/card`, `<url>/v1/card`.
-- `auto`: the URL itself when it already names a card (ends in `.json`),
-  then the `google` locations, then the `microsoft` ones (duplicates once).
+- `auto`: the URL itself when it already names a card (ends in `.json`), then
+  the well-known names under the URL's path (most specific first, so one host
+  serving several agents under paths answers for the one asked), then the
+  `google` locations at the root, then `<url>/card` and `<url>/v1/card`
+  (a location is tried once: for a URL without a path the two coincide).
 
 The first location that answers 200 with a JSON object carrying a string
 `name` is the card. Every fetch passes the outbound guard and a card may not
@@ -74,7 +77,7 @@ def card_urls(url: str, fmt: A2aFormat) -> list[str]:
         candidates = microsoft
     else:
         itself = [url.strip()] if parts.path.endswith(".json") else []
-        candidates = [*itself, *google, *microsoft]
+        candidates = [*itself, *microsoft[:2], *google, *microsoft[2:]]
     return list(dict.fromkeys(candidates))
 
 

@@ -24,6 +24,7 @@ from a2a.server.tasks.inmemory_task_store import InMemoryTaskStore
 from a2a.server.tasks.task_updater import TaskUpdater
 from a2a.types.a2a_pb2 import AgentCapabilities, AgentCard, AgentInterface, AgentSkill
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from starlette.applications import Starlette
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
@@ -88,7 +89,7 @@ def build_mcp_server() -> MCPServer:
     def shout(text: str) -> str:
         """Upper-case a text."""
         if not text:
-            raise ValueError("nothing to shout")
+            raise ToolError("nothing to shout")
         return text.upper()
 
     return server

@@ -81,9 +81,7 @@ async def test_a_web_page_is_not_an_mcp_server(agents: object) -> None:
 
 async def test_refused_and_malformed_urls_raise_naming_the_field() -> None:
     with pytest.raises(OutboundRefused) as refused:
-        await discover_mcp_server(
-            "http://127.0.0.1:1/mcp", guard=OutboundGuard.from_entries([])
-        )
+        await discover_mcp_server("http://127.0.0.1:1/mcp", guard=OutboundGuard.from_entries([]))
     assert refused.value.field == "url"
     with pytest.raises(ValidationFailed) as empty:
         await discover_mcp_server(" ", guard=LOOPBACK)

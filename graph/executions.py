@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from datetime import datetime
 
@@ -14,7 +14,7 @@ from engine.events import ExecutionEvent
 from engine.services.logs import summarize
 from engine.services.records import Execution, ExecutionQuery, LogEntry, LogQuery
 from graph.context import Context
-from graph.shared_results import SharedRoot, shared_view
+from graph.shared_results import SharedList, SharedRoot, shared_view
 from graph.workflows import WorkflowType
 
 Info = strawberry.Info[Context, None]
@@ -96,6 +96,10 @@ class ExecutionEventType(SharedRoot):
             timestamp=e.timestamp,
             data=e.data,
         )
+
+
+def _batch_view(batch: Sequence[ExecutionEvent]) -> SharedList:
+    return SharedList(shared_view(event, ExecutionEventType.of) for event in batch)
 
 
 @strawberry.type(name="LogEntry")
@@ -251,3 +255,21 @@ class ExecutionSubscriptionRoot:
                 # One object per stored event for every subscriber: its selection is then
                 # executed and encoded once per distinct document (graph/shared_results.py).
                 yield shared_view(event, ExecutionEventType.of)
+
+    @strawberry.subscription(
+        description="`executionEvents` in batches: each message is a list of consecutive "
+        "events, as many as the server has for this subscriber when it sends. Made for "
+        "many subscribers or fast runs: a subscriber that falls behind gets fewer, larger "
+        "messages instead of a growing delay. Completes after the terminal event."
+    )
+    async def execution_event_batches(
+        self, info: Info, execution_id: strawberry.ID, after_seq: int = 0
+    ) -> AsyncGenerator[list[ExecutionEventType], None]:
+        owner = await info.context.user_id()
+        await info.context.check_execution_scope(execution_id)
+        batches = await info.context.services.executions.event_batches(
+            owner, execution_id, after_seq
+        )
+        async with aclosing(batches):
+            async for batch in batches:
+                yield shared_view(batch, _batch_view)

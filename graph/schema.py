@@ -7,13 +7,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -59,6 +61,20 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
 
+# The limit rules are built once: strawberry's limiter extensions build a new rule class
+# per instance (so per request), which made every request miss the validation cache.
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_validator(MAX_DEPTH, None, None),
+    alias_validator(MAX_ALIASES),
+]
+
+
+class RequestLimits(AddValidationRules):
+    """Depth and alias limits, with rule classes shared so validation results are cached."""
+
+    def __init__(self) -> None:
+        super().__init__(LIMIT_RULES)
+
 
 class AgentloomSchema(strawberry.Schema):
     def process_errors(
@@ -84,8 +100,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         subscription=subscription,
         extensions=[
             # Factories, so each request gets fresh extension instances (the caches are shared).
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            RequestLimits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),

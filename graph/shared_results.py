@@ -58,6 +58,12 @@ class SharedRoot:
     __slots__ = ()
 
 
+class SharedList(list[Any], SharedRoot):
+    """A list root value (a batch of events) shared like any `SharedRoot`."""
+
+    __slots__ = ()
+
+
 _views: _Lru[int, tuple[object, Any]] = _Lru()
 
 
@@ -72,10 +78,41 @@ def shared_view(source: object, build: Callable[[Any], Any]) -> Any:
 
 
 _results: _Lru[tuple[int, int], tuple[object, object, Any]] = _Lru()
+_objects: _Lru[tuple[tuple[int, ...], int], tuple[object, object, dict[str, Any]]] = _Lru()
 
 
 class SharedResultExecutor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor, remembering per-event results for `SharedRoot` roots."""
+    """graphql-core's executor, remembering results for `SharedRoot` values.
+
+    Per event executed as a subscription root, and per object completed inside a
+    result (the events of a batch), keyed by the selection's AST nodes, which the
+    parser cache shares between requests with the same document.
+    """
+
+    def complete_object_value(
+        self,
+        return_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        if not isinstance(result, SharedRoot):
+            return super().complete_object_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        nodes = tuple(id(details.node) for details in field_details_list)
+        key = (nodes, id(result))
+        found = _objects.get(key)
+        if found is not None and found[0] is result and found[1] is field_details_list[0].node:
+            return found[2]
+        completed = super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+        if isinstance(completed, dict):
+            _objects.put(key, (result, field_details_list[0].node, completed))
+        return completed
 
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
@@ -99,17 +136,38 @@ class _SharedEventExecutor(SharedResultExecutor):
 _encoded: _Lru[int, tuple[object, str]] = _Lru()
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _encode_shared(value: object) -> str:
+    """JSON of a result value; objects seen before (shared results) are encoded once."""
+    if isinstance(value, dict):
+        found = _encoded.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        if len(value) == 1:
+            ((key, inner),) = value.items()
+            if isinstance(inner, dict | list):
+                # The root field's value: a shared event, or a batch of shared events.
+                text = "{" + _json(key) + ":" + _encode_shared(inner) + "}"
+                _encoded.put(id(value), (value, text))
+                return text
+        text = _json(value)
+        _encoded.put(id(value), (value, text))
+        return text
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_shared(item) for item in value) + "]"
+    return _json(value)
+
+
 def encode_message(message: object, default: Callable[[object], str]) -> str:
-    """The JSON of a protocol message; a `next` message's data is encoded once per result."""
+    """The JSON of a protocol message; a `next` message's data is encoded once per result
+    (and, for a batch, once per event)."""
     if not isinstance(message, Mapping) or message.get("type") not in ("next", "data"):
         return default(message)
     payload = message.get("payload")
     if not isinstance(payload, Mapping) or set(payload) != {"data"}:
         return default(message)
-    data = payload["data"]
-    found = _encoded.get(id(data))
-    if found is None or found[0] is not data:
-        found = (data, json.dumps(data, separators=(",", ":")))
-        _encoded.put(id(data), found)
     head = {k: v for k, v in message.items() if k != "payload"}
-    return default(head)[:-1] + ',"payload":{"data":' + found[1] + "}}"
+    return default(head)[:-1] + ',"payload":{"data":' + _encode_shared(payload["data"]) + "}}"

@@ -177,14 +177,8 @@ SEQ_DIGITS = 10
 
 
 def event_key(execution_id: str, seq: int) -> str:
-    """An event's `_id`: sorted like (execution, seq), so the `_id` index is the log's index."""
+    """An event's `_id`: one per (execution, seq), so a repeated write is a duplicate key."""
     return f"{execution_id}:{seq:0{SEQ_DIGITS}d}"
-
-
-def _run_range(execution_id: str, after_seq: int = -1) -> dict[str, Any]:
-    low = event_key(execution_id, after_seq) if after_seq >= 0 else f"{execution_id}:"
-    # ";" sorts right after ":" and after every digit: the end of this run's keys.
-    return {"$gt": low, "$lt": f"{execution_id};"}
 
 
 def _event_doc(event: ExecutionEvent, writer: str) -> dict[str, Any]:
@@ -266,8 +260,8 @@ class MongoEventStore:
     ) -> list[ExecutionEvent]:
         cursor = (
             self._collection()
-            .find({"_id": _run_range(execution_id, after_seq)}, {"w": 0})
-            .sort([("_id", pymongo.ASCENDING)])
+            .find({"execution_id": execution_id, "seq": {"$gt": after_seq}}, {"w": 0})
+            .sort([("seq", pymongo.ASCENDING)])
             .limit(limit)
         )
         return [_raw_event(doc) async for doc in cursor]
@@ -281,7 +275,7 @@ class MongoEventStore:
 
     async def last_seq(self, execution_id: str) -> int:
         raw = await self._collection().find_one(
-            {"_id": _run_range(execution_id)}, {"seq": 1}, sort=[("_id", pymongo.DESCENDING)]
+            {"execution_id": execution_id}, {"seq": 1}, sort=[("seq", pymongo.DESCENDING)]
         )
         return int(raw["seq"]) if raw else 0
 
@@ -290,10 +284,10 @@ class MongoEventStore:
         cursor = (
             self._collection()
             .find(
-                {"_id": _run_range(execution_id), "type": {"$in": sorted(LOG_EVENT_TYPES)}},
+                {"execution_id": execution_id, "type": {"$in": sorted(LOG_EVENT_TYPES)}},
                 projection,
             )
-            .sort([("_id", pymongo.ASCENDING)])
+            .sort([("seq", pymongo.ASCENDING)])
         )
         return [_raw_event(doc) async for doc in cursor]
 
@@ -316,7 +310,11 @@ class MongoRunLookup:
         return (str(raw["_id"]), raw.get("run_id")) if raw else None
 
 
-OLD_EVENT_INDEXES = ("execution_id_1_seq_1", "execution_id_1_log_level_1_seq_1", "execution_id_1_node_id_1_seq_1")
+OLD_EVENT_INDEXES = (
+    "execution_id_1_seq_1",
+    "execution_id_1_log_level_1_seq_1",
+    "execution_id_1_node_id_1_seq_1",
+)
 
 
 async def migrate_event_log(batch: int = 1000) -> int:
@@ -326,7 +324,8 @@ async def migrate_event_log(batch: int = 1000) -> int:
     how many events were re-keyed.
     """
     collection = ExecutionEventDocument.get_pymongo_collection()
-    # The old unique (execution_id, seq) index would refuse the re-keyed copies: drop first.
+    # The old unique (execution_id, seq) index would refuse the re-keyed copies: drop it
+    # first (`events_by_run` serves the reads), and the old log-line indexes.
     existing = await collection.index_information()
     for name in OLD_EVENT_INDEXES:
         if name in existing:

@@ -42,6 +42,10 @@ class Subscription:
         """The next batch; `anyio.EndOfStream` once dropped for being slow."""
         return await self._receive.receive()
 
+    def receive_nowait(self) -> Batch:
+        """A batch already waiting; `anyio.WouldBlock` when there is none."""
+        return self._receive.receive_nowait()
+
     def close(self) -> None:
         self._owner._remove(self.execution_id, self._send)
         self._send.close()
@@ -85,6 +89,12 @@ class Broadcaster:
             subscribers.discard(send)
             if not subscribers:
                 del self._subscribers[execution_id]
+
+    def release(self, execution_id: str) -> None:
+        """End every subscriber's stream of this run (after what they have pending): the
+        run is no longer published here, so they go back to the log."""
+        for stream in self._subscribers.pop(execution_id, set()):
+            stream.close()
 
     def subscriber_count(self, execution_id: str) -> int:
         return len(self._subscribers.get(execution_id, ()))

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services.records import JSONDict, new_id, utcnow
+from engine.clock import utcnow
+from engine.services.records import JSONDict, new_id
 
 DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")
 DATA_SOURCE_STATUSES: tuple[str, ...] = ("active", "inactive")
@@ -84,8 +85,16 @@ class Connectors(Protocol):
     ) -> ConnectionOutcome: ...
 
     async def query(
-        self, ds_type: str, config: Mapping[str, Any], query: str, *, file_reader: FileReader | None
-    ) -> JSONDict: ...
+        self,
+        ds_type: str,
+        config: Mapping[str, Any],
+        query: str,
+        *,
+        file_reader: FileReader | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> JSONDict:
+        """`params` set: `query` is a template whose placeholders the connector binds."""
+        ...
 
 
 UploadReader = Callable[[str, str], Awaitable[bytes]]
@@ -99,12 +108,12 @@ def _text(value: Any, name: str, *, required: bool, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string", field=name)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(value) > limit:
+    if len(text) > limit:
         raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return value
+    return text
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
@@ -223,13 +232,30 @@ class DataSourceService:
             source.type, source.config, file_reader=self._reader(owner_id)
         )
 
-    async def query(self, owner_id: str, source_id: str, query: Any) -> JSONDict:
-        """`{"data": [...], "count": n, "truncated": bool}`; writes are refused (422)."""
+    async def query(
+        self,
+        owner_id: str,
+        source_id: str,
+        query: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> JSONDict:
+        """`{"data": [...], "count": n, "truncated": bool}`; writes are refused (422).
+
+        Without `params` the query is taken as written (the REST/GraphQL query
+        endpoints). With `params` (the datasource node) it is a template: each
+        `{path}` placeholder is bound to `params[path]` by the connector, never
+        pasted into the query text.
+        """
         if not isinstance(query, str):
             raise ValidationFailed("query must be a string", field="query")
         source = await self._load(owner_id, source_id)
         return await self._connectors.query(
-            source.type, source.config, query, file_reader=self._reader(owner_id)
+            source.type,
+            source.config,
+            query,
+            file_reader=self._reader(owner_id),
+            params=params,
         )
 
 
@@ -239,5 +265,15 @@ class DataSourceRunQuerier:
     def __init__(self, service: DataSourceService) -> None:
         self._service = service
 
-    async def query(self, *, owner_id: str, data_source_id: str, query: str) -> dict[str, Any]:
-        return await self._service.query(owner_id, data_source_id, query)
+    async def query(
+        self,
+        *,
+        owner_id: str,
+        data_source_id: str,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # A node's query is always a template, even one without placeholders.
+        return await self._service.query(
+            owner_id, data_source_id, query, params=params if params is not None else {}
+        )

@@ -67,6 +67,24 @@ class EventFollower:
         self, execution_id: str, after_seq: int = 0
     ) -> AsyncGenerator[ExecutionEvent, None]:
         """Every event after `after_seq`, then the live ones, ending after the terminal one."""
+        batches = self.follow_batches(execution_id, after_seq)
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
+
+    async def follow_batches(
+        self, execution_id: str, after_seq: int = 0
+    ) -> AsyncGenerator[Sequence[ExecutionEvent], None]:
+        """`follow()` in batches: each is contiguous and follows the previous one.
+
+        A subscriber that keeps up gets the recorder's own batches (the very objects every
+        other subscriber gets, so their encodings can be shared); one that fell behind gets
+        everything pending at once, so the messages it is sent shrink in number as load
+        grows and its delay stays about one round over the subscribers.
+        """
         last = after_seq
         read_log = True
         subscription = self._broadcaster.subscribe(execution_id)
@@ -77,13 +95,14 @@ class EventFollower:
                 if read_log:
                     read_log = False
                     while True:
-                        batch = await self._events.after(execution_id, last, limit=self._page)
-                        for event in batch:
-                            yield event
-                            last = event.seq
-                            if event.type in TERMINAL_EVENT_TYPES:
+                        page = await self._events.after(execution_id, last, limit=self._page)
+                        if page:
+                            page, ended = _through_terminal(page)
+                            yield page
+                            last = page[-1].seq
+                            if ended:
                                 return
-                        if len(batch) < self._page:
+                        if len(page) < self._page:
                             break
                     if await self._ended_without_log(execution_id, last):
                         return
@@ -98,20 +117,40 @@ class EventFollower:
                     # just silence. Any other run may have moved on without us hearing.
                     read_log = not self._is_local(execution_id)
                     continue
-                for event in received:
-                    if event.seq <= last:
-                        continue
-                    if event.seq != last + 1:
-                        read_log = True  # a gap: the log has what we missed
-                        break
-                    yield event
-                    last = event.seq
-                    if event.type in TERMINAL_EVENT_TYPES:
+                batch, complete = _continuation(received, last)
+                if not complete:
+                    read_log = True  # a gap: the log has what we missed
+                if batch:
+                    batch, ended = _through_terminal(batch)
+                    yield batch
+                    last = batch[-1].seq
+                    if ended:
                         return
         finally:
             subscription.close()
 
-    async def _next(self, live: Subscription) -> Sequence[ExecutionEvent] | _Wake:
+    async def _next(self, live: Subscription) -> list[Sequence[ExecutionEvent]] | _Wake:
+        """The next batch and whatever else is already waiting behind it."""
+        first = await self._first(live)
+        if isinstance(first, _Wake):
+            return first
+        batches = [first]
+        while True:
+            try:
+                batches.append(live.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                # Dropped meanwhile: the next receive says so, after these are used.
+                return batches
+
+    async def _first(self, live: Subscription) -> Sequence[ExecutionEvent] | _Wake:
+        if self._is_local(live.execution_id):
+            # Ours: everything stored is published here, and when the run leaves this
+            # process the broadcaster ends our stream. No deadline to arm and disarm on
+            # every wake-up of every subscriber.
+            try:
+                return await live.receive()
+            except anyio.EndOfStream:
+                return _Wake.DROPPED
         with anyio.move_on_after(self._poll_s):
             try:
                 return await live.receive()
@@ -136,3 +175,34 @@ class EventFollower:
             utcnow() - execution.finished_at > timedelta(seconds=self._end_grace_s)
         )
         return settled and await self._events.last_seq(execution_id) <= last
+
+
+def _continuation(
+    batches: list[Sequence[ExecutionEvent]], last: int
+) -> tuple[Sequence[ExecutionEvent], bool]:
+    """The events that continue the stream after `last`, and whether nothing was missing.
+
+    When one batch continues the stream exactly, that very batch object is returned.
+    """
+    if len(batches) == 1 and batches[0] and batches[0][0].seq == last + 1:
+        batch = batches[0]
+        if batch[-1].seq == last + len(batch):
+            return batch, True
+    out: list[ExecutionEvent] = []
+    for batch in batches:
+        for event in batch:
+            if event.seq <= last:
+                continue  # already had it (from the log, or an overlapping batch)
+            if event.seq != last + 1:
+                return tuple(out), False
+            out.append(event)
+            last = event.seq
+    return tuple(out), True
+
+
+def _through_terminal(batch: Sequence[ExecutionEvent]) -> tuple[Sequence[ExecutionEvent], bool]:
+    """The batch up to and including a terminal event, and whether it had one."""
+    for index, event in enumerate(batch):
+        if event.type in TERMINAL_EVENT_TYPES:
+            return (batch if index == len(batch) - 1 else batch[: index + 1]), True
+    return batch, False

@@ -13,7 +13,7 @@ The parts, each in its own module:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -210,6 +210,15 @@ class ExecutionService:
         if after_seq < 0:
             raise ValidationFailed("afterSeq must be >= 0", field="afterSeq")
         return self._follower.follow(execution_id, after_seq)
+
+    async def event_batches(
+        self, owner_id: str, execution_id: str, after_seq: int = 0
+    ) -> AsyncGenerator[Sequence[ExecutionEvent], None]:
+        """`events()` in batches: each message a subscriber gets carries all it missed."""
+        await self.get(owner_id, execution_id)
+        if after_seq < 0:
+            raise ValidationFailed("afterSeq must be >= 0", field="afterSeq")
+        return self._follower.follow_batches(execution_id, after_seq)
 
     async def all_events(self, owner_id: str, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""

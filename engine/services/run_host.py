@@ -157,6 +157,9 @@ class RunHost:
                 await self._run(claimed)
         finally:
             self._submitted.discard(execution_id)
+            # Local subscribers wait without polling while a run is ours: tell them it is
+            # not (any more), so they follow it through the log from now on.
+            self._broadcaster.release(execution_id)
 
     async def _run(self, execution: Execution) -> None:
         try:
@@ -177,7 +180,9 @@ class RunHost:
                 )
             except Exception:  # the database is gone too: the lease will lapse and recovery runs
                 log.exception("could not record the failure of %s", execution.id)
-        # Otherwise the final status was recorded with the terminal event.
+        finally:
+            # (Otherwise the final status was recorded with the terminal event.)
+            self._broadcaster.release(execution.id)
 
     async def _execute(self, execution: Execution) -> None:
         request = RunRequest(

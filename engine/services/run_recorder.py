@@ -75,7 +75,7 @@ class _RunLog:
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     state: LiveState = field(default_factory=LiveState)
     status_dirty: bool = False
-    status_written_at: float = 0.0
+    status_written_at: float = field(default_factory=time.monotonic)
 
 
 class RunRecorder:

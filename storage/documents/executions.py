@@ -78,9 +78,11 @@ class ExecutionGraphDocument(Document):
 
 
 class ExecutionEventDocument(Document):
-    """One event of a run. `_id` is `<execution_id>:<seq, 10 digits>`: unique per (run, seq),
-    and sorted like them, so the log needs no index but `_id`'s (every secondary index
-    would cost each event a write; log lines are computed from the events on read)."""
+    """One event of a run. `_id` is `<execution_id>:<seq, 10 digits>`, so (run, seq) is
+    unique without a unique index to check on every write. One plain index serves every
+    read: the embedded database plans `_id` ranges as collection scans, so reads go by
+    (execution_id, seq). Log lines are computed from the events on read, so no other
+    index costs each event a write."""
 
     id: str  # type: ignore[assignment]
     execution_id: str
@@ -94,3 +96,10 @@ class ExecutionEventDocument(Document):
 
     class Settings:
         name = "execution_events"
+        indexes = [
+            # Named: the old unique index on the same keys must not block start-up.
+            IndexModel(
+                [("execution_id", pymongo.ASCENDING), ("seq", pymongo.ASCENDING)],
+                name="events_by_run",
+            )
+        ]

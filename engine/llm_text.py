@@ -9,7 +9,7 @@ consumer's own work (see PROTOCOLS.md, anyio and async generators).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ async def stream_text(
     timeout_s: float,
     temperature: float | None = None,
     max_tokens: int | None = None,
-) -> AsyncIterator[TextPiece | AnswerEnd]:
+) -> AsyncGenerator[TextPiece | AnswerEnd, None]:
     """The answer's text pieces, then one `AnswerEnd`; `UpstreamFailed` on errors and timeout."""
     kwargs: dict[str, Any] = {
         "model": model,

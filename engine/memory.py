@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,17 @@ class CallableDataSourceQuerier:
 
     handler: Callable[[str, str, str], dict[str, Any]]
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    params: list[Mapping[str, Any] | None] = field(default_factory=list)
+    """The bound placeholder values of each call, in call order."""
 
-    async def query(self, *, owner_id: str, data_source_id: str, query: str) -> dict[str, Any]:
+    async def query(
+        self,
+        *,
+        owner_id: str,
+        data_source_id: str,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         self.calls.append((owner_id, data_source_id, query))
+        self.params.append(params)
         return self.handler(owner_id, data_source_id, query)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,4 +47,13 @@ class CredentialResolver(Protocol):
 class DataSourceQuerier(Protocol):
     """Runs a query against one of the owner's data sources."""
 
-    async def query(self, *, owner_id: str, data_source_id: str, query: str) -> dict[str, Any]: ...
+    async def query(
+        self,
+        *,
+        owner_id: str,
+        data_source_id: str,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """`params` (placeholder path -> value) are bound by the connector, never spliced."""
+        ...

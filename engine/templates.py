@@ -63,11 +63,13 @@ class Placeholder:
 Part = Literal | Placeholder
 
 
-def parse_template(template: str) -> list[Part]:
+def parse_template(template: str, *, brace_escapes: bool = True) -> list[Part]:
     """Split a template into literal text and placeholders.
 
     Raises `TemplateError` for a brace pair that looks like a placeholder but
     is not a valid path (`{llm-1..x}`, `{.a}`) or for an unclosed `{name`.
+    With `brace_escapes=False` (data source queries), `{{` and `}}` are
+    ordinary text: a MongoDB query closes nested objects with `}}`.
     """
     parts: list[Part] = []
     buf: list[str] = []
@@ -75,11 +77,11 @@ def parse_template(template: str) -> list[Part]:
     n = len(template)
     while i < n:
         ch = template[i]
-        if ch == "{" and template.startswith("{{", i):
+        if brace_escapes and ch == "{" and template.startswith("{{", i):
             buf.append("{")
             i += 2
             continue
-        if ch == "}" and template.startswith("}}", i):
+        if brace_escapes and ch == "}" and template.startswith("}}", i):
             buf.append("}")
             i += 2
             continue
@@ -115,6 +117,21 @@ def parse_template(template: str) -> list[Part]:
 def template_paths(template: str) -> list[str]:
     """The paths a template refers to (raises `TemplateError` if malformed)."""
     return [part.path for part in parse_template(template) if isinstance(part, Placeholder)]
+
+
+def placeholder_values(
+    template: str, context: Mapping[str, Any], *, brace_escapes: bool = True
+) -> dict[str, Any]:
+    """Each placeholder path of a template -> its value, for binding instead of rendering.
+
+    A data source query is never rendered into text: its placeholders travel as
+    these values and the connector binds them (SQL parameters, MongoDB values).
+    """
+    return {
+        part.path: resolve_path(context, part.path)
+        for part in parse_template(template, brace_escapes=brace_escapes)
+        if isinstance(part, Placeholder)
+    }
 
 
 def resolve_path(context: Mapping[str, Any], path: str) -> Any:

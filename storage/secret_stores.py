@@ -123,7 +123,13 @@ class ConnectorGateway:
         return ConnectionOutcome(ok=check.ok, message=check.message)
 
     async def query(
-        self, ds_type: str, config: Mapping[str, Any], query: str, *, file_reader: FileReader | None
+        self,
+        ds_type: str,
+        config: Mapping[str, Any],
+        query: str,
+        *,
+        file_reader: FileReader | None,
+        params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         result = await connectors.run_query(
             ds_type,
@@ -133,6 +139,7 @@ class ConnectorGateway:
             row_cap=self._row_cap,
             timeout_s=self._timeout_s,
             file_loader=file_reader,
+            params=params,
         )
         return {"data": result.data, "count": result.count, "truncated": result.truncated}
 

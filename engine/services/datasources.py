@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from engine.errors import NotFound, ValidationFailed
 from engine.clock import utcnow
+from engine.errors import NotFound, ValidationFailed
 from engine.services.records import JSONDict, new_id
 
 DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")

@@ -54,14 +54,22 @@ def validate_config(ds_type: str, config: Mapping[str, Any]) -> None:
 
 
 def _context(
-    guard: OutboundGuard, row_cap: int, timeout_s: float, file_loader: FileLoader | None
+    guard: OutboundGuard,
+    row_cap: int,
+    timeout_s: float,
+    file_loader: FileLoader | None,
+    params: Mapping[str, Any] | None = None,
 ) -> QueryContext:
     if isinstance(row_cap, bool) or not 1 <= row_cap <= MAX_ROW_CAP:
         raise ValidationFailed(f"row_cap must be 1-{MAX_ROW_CAP}", field="row_cap")
     if not 0 < timeout_s <= MAX_TIMEOUT_S:
         raise ValidationFailed(f"timeout must be in (0, {MAX_TIMEOUT_S:g}] s", field="timeout")
     return QueryContext(
-        guard=guard, row_cap=row_cap, timeout_s=float(timeout_s), file_loader=file_loader
+        guard=guard,
+        row_cap=row_cap,
+        timeout_s=float(timeout_s),
+        file_loader=file_loader,
+        params=params,
     )
 
 
@@ -99,10 +107,18 @@ async def run_query(
     row_cap: int = 1000,
     timeout_s: float = 10,
     file_loader: FileLoader | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> QueryResult:
-    """Run one read-only query and return at most `row_cap` JSON-safe rows."""
+    """Run one read-only query and return at most `row_cap` JSON-safe rows.
+
+    With `params` the query is a template: its `{path}` placeholders are bound to
+    `params[path]` (SQL bind parameters, MongoDB values, encoded URL parts, JMESPath
+    literals; see `binding.py`), never pasted into the text.
+    """
     validate_config(ds_type, config)
     if not isinstance(query, str):
         raise ValidationFailed("query must be a string", field="query")
-    ctx = _context(guard, row_cap, timeout_s, file_loader)
+    if params is not None and not isinstance(params, Mapping):
+        raise ValidationFailed("params must be an object", field="params")
+    ctx = _context(guard, row_cap, timeout_s, file_loader, params)
     return await connector_for(ds_type).query(config, query, ctx)

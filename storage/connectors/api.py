@@ -29,6 +29,7 @@ from engine.errors import UpstreamFailed, ValidationFailed
 from engine.http_body import read_capped
 from engine.outbound import guarded_http_client
 from storage.connectors.base import QueryContext, QueryResult, require_str, scrub
+from storage.connectors.binding import bind_url
 from storage.connectors.values import row_of
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -66,6 +67,8 @@ class ApiConnector:
 
     async def query(self, config: Mapping[str, Any], query: str, ctx: QueryContext) -> QueryResult:
         records_path = _records_path(config)
+        if ctx.params is not None:
+            query = bind_url(query, ctx.params)
         _, raw = await _get(config, query, ctx)
         try:
             body = json.loads(raw)

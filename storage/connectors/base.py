@@ -61,6 +61,10 @@ class QueryContext:
     """Budget for connecting and for running the query, each."""
     file_loader: FileLoader | None = None
     """For the `json` type's `file_id`."""
+    params: Mapping[str, Any] | None = None
+    """Set for a workflow's query: the query is a template and these are the values of
+    its `{path}` placeholders, which the connector binds (`binding.py`), never splices.
+    None: the query is plain text, taken as written."""
 
 
 class Connector(Protocol):

@@ -18,6 +18,7 @@ from jmespath.exceptions import JMESPathError
 
 from engine.errors import UpstreamFailed, ValidationFailed
 from storage.connectors.base import QueryContext, QueryResult
+from storage.connectors.binding import bind_jmespath
 from storage.connectors.values import row_of
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -48,6 +49,8 @@ class JsonConnector:
         return f"JSON {kind} with {size} item(s) loaded"
 
     async def query(self, config: Mapping[str, Any], query: str, ctx: QueryContext) -> QueryResult:
+        if ctx.params is not None:
+            query = bind_jmespath(query, ctx.params)
         expression = _compile(query)
         document = await _document(config, ctx)
         result = expression.search(document) if expression is not None else document

@@ -40,6 +40,7 @@ from storage.connectors.base import (
     require_str,
     scrub,
 )
+from storage.connectors.binding import bind_mongo
 from storage.connectors.values import jsonable
 
 DEFAULT_PORT = 27017
@@ -71,7 +72,10 @@ class MongoDBConnector:
         return f"connected to MongoDB database {settings['database']!r}"
 
     async def query(self, config: Mapping[str, Any], query: str, ctx: QueryContext) -> QueryResult:
-        spec = parse_query(query)
+        if ctx.params is not None:
+            spec = check_query(bind_mongo(query, ctx.params))
+        else:
+            spec = parse_query(query)
         settings = _settings(config)
         limit = ctx.row_cap + 1
         if spec.get("limit") is not None:
@@ -81,6 +85,7 @@ class MongoDBConnector:
             collection = client[settings["database"]][spec["collection"]]
             try:
                 with anyio.fail_after(ctx.timeout_s + CLIENT_GRACE_S):
+                    cursor: Any
                     if "pipeline" in spec:
                         pipeline = [*spec["pipeline"], {"$limit": limit}]
                         cursor = await collection.aggregate(pipeline, maxTimeMS=max_time_ms)
@@ -112,6 +117,11 @@ def parse_query(query: str) -> dict[str, Any]:
         raise ValidationFailed(
             f"the MongoDB query must be a JSON object: {exc}", field="query"
         ) from None
+    return check_query(spec)
+
+
+def check_query(spec: Any) -> dict[str, Any]:
+    """Check a parsed query (also one whose placeholders were bound)."""
     if not isinstance(spec, dict):
         raise ValidationFailed("the MongoDB query must be a JSON object", field="query")
     unknown = set(spec) - {"collection", "filter", "projection", "sort", "limit", "pipeline"}

@@ -23,7 +23,9 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from engine.errors import UpstreamFailed, ValidationFailed
+from engine.templates import to_text
 from storage.connectors.base import QueryContext, QueryResult, scrub
+from storage.connectors.binding import BoundSql, bind_sql
 from storage.connectors.sql_config import SQL_SECRET_FIELDS, SqlTarget, sql_target
 from storage.connectors.sqlguard import check_read_only
 from storage.connectors.values import jsonable
@@ -56,6 +58,11 @@ class MySQLConnector:
         return f"connected to {flavor} {version}".strip()
 
     async def query(self, config: Mapping[str, Any], query: str, ctx: QueryContext) -> QueryResult:
+        args: tuple[Any, ...] | None = None
+        if ctx.params is not None:
+            # The screen reads the text with its `%s` markers: the driver sends each
+            # value as an escaped literal, which can never be a word the screen missed.
+            query, args = mysql_markers(bind_sql(query, ctx.params, "mysql"))
         check_read_only(query, "mysql")
         target = sql_target(config, DEFAULT_PORT)
         address = await ctx.guard.resolve(target.host, target.port, field="config.host")
@@ -63,7 +70,9 @@ class MySQLConnector:
         try:
             try:
                 with anyio.fail_after(ctx.timeout_s + CLIENT_GRACE_S):
-                    rows = await run_read_only(conn, query, ctx.row_cap + 1, ctx.timeout_s)
+                    rows = await run_read_only(
+                        conn, query, ctx.row_cap + 1, ctx.timeout_s, args=args
+                    )
             except TimeoutError:
                 await _kill_query(target, address, conn, ctx.timeout_s)
                 raise UpstreamFailed(f"MySQL query timed out after {ctx.timeout_s:g}s") from None
@@ -127,12 +136,18 @@ def is_mariadb(conn: Any) -> bool:
 
 
 async def run_read_only(
-    conn: Any, sql: str, max_rows: int, timeout_s: float
+    conn: Any,
+    sql: str,
+    max_rows: int,
+    timeout_s: float,
+    *,
+    args: tuple[Any, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `sql` in a read-only transaction with a server-side timeout; roll back.
 
     The database-side lock; it does not re-check `sql` (tests call it directly).
-    Unbuffered cursor: only `max_rows` rows ever cross the wire.
+    Unbuffered cursor: only `max_rows` rows ever cross the wire. `args` are the
+    values of a workflow query's `%s` markers, escaped by the driver.
     """
     setup = await conn.cursor()
     try:
@@ -150,8 +165,9 @@ async def run_read_only(
     finally:
         await setup.close()
     cursor = await conn.cursor(aiomysql.SSDictCursor)
-    # args=None: aiomysql must not treat a % in the user's SQL as a placeholder.
-    await cursor.execute(sql)
+    # args=None for a plain query: aiomysql must not treat its % signs as markers
+    # (a bound query has them doubled by `binding.bind_sql`).
+    await cursor.execute(sql, args)
     rows = await cursor.fetchmany(max_rows) if cursor.description else []
     if len(rows) < max_rows:
         # Everything was read, so the connection is idle and can roll back now;
@@ -176,8 +192,33 @@ async def _kill_query(target: SqlTarget, address: str, conn: Any, timeout_s: flo
                 killer.close()
 
 
+def mysql_markers(bound: BoundSql) -> tuple[str, tuple[Any, ...]]:
+    """`%s` text and driver arguments for a bound query.
+
+    Scalars are one `%s` each. A list of scalars becomes `(%s, %s, ...)`, one
+    marker per item, for `IN {input.ids}` (an empty list is `(NULL)`, which
+    matches nothing); any other list or object is bound as its JSON text
+    (pymysql refuses containers, and formatted a dict's keys in unescaped).
+    """
+    text: list[str] = [bound.segments[0]]
+    args: list[Any] = []
+    for value, segment in zip(bound.args, bound.segments[1:], strict=True):
+        if isinstance(value, list | tuple) and all(_is_scalar(v) for v in value):
+            text.append("(" + ", ".join(["%s"] * len(value)) + ")" if value else "(NULL)")
+            args.extend(value)
+        else:
+            text.append("%s")
+            args.append(value if _is_scalar(value) else to_text(value))
+        text.append(segment)
+    return "".join(text), tuple(args)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
 def _error_text(exc: BaseException) -> str:
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) >= 2 and isinstance(args[1], str):
         return args[1]
     return str(exc) or type(exc).__name__

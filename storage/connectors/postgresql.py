@@ -19,6 +19,8 @@ import asyncpg
 
 from engine.errors import UpstreamFailed, ValidationFailed
 from storage.connectors.base import QueryContext, QueryResult, optional_str, scrub
+from storage.connectors.binding import BoundSql, bind_sql
+from storage.connectors.pg_params import argument_error, coerce_args
 from storage.connectors.sql_config import SQL_SECRET_FIELDS, SqlTarget, sql_target
 from storage.connectors.sqlguard import check_read_only
 from storage.connectors.values import jsonable
@@ -49,14 +51,19 @@ class PostgreSQLConnector:
         return f"connected to PostgreSQL {version}".strip()
 
     async def query(self, config: Mapping[str, Any], query: str, ctx: QueryContext) -> QueryResult:
-        check_read_only(query, "postgresql")
+        bound = BoundSql(text=query, args=(), labels=())
+        if ctx.params is not None:
+            bound = bind_sql(query, ctx.params, "postgresql")
+        check_read_only(bound.text, "postgresql")
         target, ssl = _target_and_ssl(config)
         address = await ctx.guard.resolve(target.host, target.port, field="config.host")
         conn = await _connect(target, address, ssl, ctx.timeout_s)
         try:
             try:
                 with anyio.fail_after(ctx.timeout_s + CLIENT_GRACE_S):
-                    rows = await run_read_only(conn, query, ctx.row_cap + 1, ctx.timeout_s)
+                    rows = await run_read_only(
+                        conn, bound.text, ctx.row_cap + 1, ctx.timeout_s, bound=bound
+                    )
             except TimeoutError:
                 raise UpstreamFailed(
                     f"PostgreSQL query timed out after {ctx.timeout_s:g}s"
@@ -106,12 +113,13 @@ async def _connect(target: SqlTarget, address: str, ssl: str, timeout_s: float) 
 
 
 async def run_read_only(
-    conn: Any, sql: str, max_rows: int, timeout_s: float
+    conn: Any, sql: str, max_rows: int, timeout_s: float, *, bound: BoundSql | None = None
 ) -> list[dict[str, Any]]:
     """Run `sql` in a read-only transaction with a server-side timeout; always roll back.
 
     This is the database-side lock and deliberately does not re-check `sql`:
     tests call it directly to prove the server refuses writes on its own.
+    `bound` carries the bind arguments of a workflow query (`$1`, `$2`...).
     """
     timeout_ms = max(1, math.ceil(timeout_s * 1000))
     transaction = conn.transaction(readonly=True)
@@ -129,7 +137,16 @@ async def run_read_only(
             await conn.set_type_codec(
                 type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
             )
-        cursor = await conn.cursor(sql)
+        if bound is not None and bound.args:
+            statement = await conn.prepare(sql)
+            args = coerce_args(bound.args, tuple(statement.get_parameters()), bound.labels)
+            try:
+                cursor = await statement.cursor(*args)
+            except asyncpg.DataError as exc:
+                # Client-side encoding of an argument asyncpg still could not take.
+                raise argument_error(str(exc), bound.labels) or exc from None
+        else:
+            cursor = await conn.cursor(sql)
         records = await cursor.fetch(max_rows)
         return [jsonable(dict(record.items())) for record in records]
     finally:

@@ -168,6 +168,77 @@ def tokenize(sql: str, dialect: Dialect) -> list[Token]:
     return tokens
 
 
+RegionKind = Literal["code", "string", "escape_string", "dollar", "ident", "comment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A stretch of SQL text: code, or one quoted string / identifier / comment."""
+
+    kind: RegionKind
+    start: int
+    end: int
+    """Exclusive."""
+
+
+def regions(sql: str, dialect: Dialect) -> list[Region]:
+    """Split `sql` into code and quoted/comment regions by the same rules as `tokenize`.
+
+    Placeholder binding uses it to tell a `{...}` in value position from one
+    inside a string, a quoted identifier or a comment. `string` is a plain
+    `'...'` (MySQL also `"..."`), `escape_string` PostgreSQL's `E'...'`,
+    `dollar` a PostgreSQL dollar-quoted string.
+    """
+    out: list[Region] = []
+    code_start = 0
+    i, n = 0, len(sql)
+    mysql = dialect == "mysql"
+
+    def quoted(kind: RegionKind, start: int, end: int) -> int:
+        nonlocal code_start
+        if start > code_start:
+            out.append(Region("code", code_start, start))
+        out.append(Region(kind, start, end))
+        code_start = end
+        return end
+
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
+        elif sql.startswith("--", i) and (not mysql or _mysql_dash_comment(sql, i)):
+            i = quoted("comment", i, _line_end(sql, i))
+        elif mysql and ch == "#":
+            i = quoted("comment", i, _line_end(sql, i))
+        elif sql.startswith("/*", i):
+            i = quoted("comment", i, _block_comment_end(sql, i, mysql))
+        elif ch == "'":
+            i = quoted("string", i, _quoted_end(sql, i, "'", backslash=mysql))
+        elif ch == '"':
+            end = _quoted_end(sql, i, '"', backslash=mysql)
+            i = quoted("string" if mysql else "ident", i, end)
+        elif ch == "`" and mysql:
+            i = quoted("ident", i, _quoted_end(sql, i, "`", backslash=False))
+        elif ch == "$" and not mysql and (m := _DOLLAR_TAG.match(sql, i)):
+            close = sql.find(m.group(0), m.end())
+            if close < 0:
+                raise _refuse("unterminated dollar-quoted string")
+            i = quoted("dollar", i, close + len(m.group(0)))
+        elif ch == "$" and not mysql and (m := _PARAM.match(sql, i)):
+            i = m.end()
+        elif m := _NUMBER.match(sql, i):
+            i = m.end()
+        elif m := _WORD.match(sql, i):
+            i = m.end()
+            if not mysql and m.group(0) in ("e", "E") and sql.startswith("'", i):
+                i = quoted("escape_string", m.start(), _quoted_end(sql, i, "'", backslash=True))
+        else:
+            i += 1
+    if n > code_start:
+        out.append(Region("code", code_start, n))
+    return out
+
+
 def _mysql_dash_comment(sql: str, i: int) -> bool:
     # MySQL only starts a comment at "--" followed by whitespace or a control
     # character (or the end); "1--1" is arithmetic.

@@ -55,5 +55,5 @@ def _decimal(value: Decimal) -> float | str:
 def row_of(value: Any) -> dict[str, Any]:
     """One result row: mappings stay rows, anything else becomes `{"value": ...}`."""
     if isinstance(value, Mapping):
-        return jsonable(value)
+        return {str(k): jsonable(v, 1) for k, v in value.items()}
     return {"value": jsonable(value)}

@@ -234,3 +234,39 @@ async def test_json_file_loader(loopback_guard: OutboundGuard) -> None:
     assert check.ok
     with pytest.raises(ValidationFailed):
         await run_query("json", config, "[]", guard=loopback_guard)  # no loader
+
+
+async def test_api_template_values_are_percent_encoded(
+    http_server: tuple[str, list[dict[str, Any]]], loopback_guard: OutboundGuard
+) -> None:
+    base, seen = http_server
+    result = await run_query(
+        "api",
+        {"base_url": base},
+        "/users?name={input.q}",
+        guard=loopback_guard,
+        params={"input.q": "x&active=1#/../one"},
+    )
+    # The value stayed one query value: no extra parameter, no fragment, no new path.
+    assert seen[-1]["path"] == "/users?name=x%26active%3D1%23%2F..%2Fone"
+    assert result.count == len(USERS)
+
+
+async def test_json_template_values_are_literals(loopback_guard: OutboundGuard) -> None:
+    config = {"data": [{"name": "ada", "age": 36}, {"name": "grace", "age": 85}]}
+    result = await run_query(
+        "json",
+        config,
+        "[?age > {input.min}].name",
+        guard=loopback_guard,
+        params={"input.min": 40},
+    )
+    assert result.data == [{"value": "grace"}]
+    result = await run_query(
+        "json",
+        config,
+        "[?name == {input.n}].age",
+        guard=loopback_guard,
+        params={"input.n": "ada` || `true"},
+    )
+    assert result.data == []

@@ -199,8 +199,8 @@ async def test_client_timeout_kills_the_server_query(
 
     original = mysql_module.run_read_only
 
-    async def no_server_limit(conn, sql, max_rows, timeout_s):  # type: ignore[no-untyped-def]
-        return await original(conn, sql, max_rows, 3600)
+    async def no_server_limit(conn, sql, max_rows, timeout_s, **bind):  # type: ignore[no-untyped-def]
+        return await original(conn, sql, max_rows, 3600, **bind)
 
     monkeypatch.setattr(mysql_module, "run_read_only", no_server_limit)
     marker = f"SELECT SLEEP(30) AS agentloom_{uuid.uuid4().hex[:8]}"

@@ -243,8 +243,8 @@ async def test_client_timeout_cancels_the_server_query(
 
     original = pg_module.run_read_only
 
-    async def no_server_limit(conn, sql, max_rows, timeout_s):  # type: ignore[no-untyped-def]
-        return await original(conn, sql, max_rows, 3600)
+    async def no_server_limit(conn, sql, max_rows, timeout_s, **bind):  # type: ignore[no-untyped-def]
+        return await original(conn, sql, max_rows, 3600, **bind)
 
     monkeypatch.setattr(pg_module, "run_read_only", no_server_limit)
     marker = "SELECT pg_sleep(30) AS agentloom_client_timeout"

@@ -259,14 +259,20 @@ async def test_human_node_waits_for_the_broker() -> None:
 
 async def test_datasource_node_calls_the_port_with_the_owner() -> None:
     querier = CallableDataSourceQuerier(handler=lambda o, d, q: {"data": [{"q": q}], "count": 1})
+    query = 'SELECT {input.n}, {value.who} -- {"json": {"stays": 1}}'
     nodes = [
         n("start-1", "start"),
-        n("ds-1", "datasource", data_source_id="ds-9", query="SELECT {input.n}"),
+        n("ds-1", "datasource", data_source_id="ds-9", query=query),
         n("end-1", "end"),
     ]
-    result, _ = await run(nodes, chain(*nodes), {"n": 5}, services(data_sources=querier))
-    assert result.output == {"data": [{"q": "SELECT 5"}], "count": 1}
-    assert querier.calls == [("owner-1", "ds-9", "SELECT 5")]
+    result, _ = await run(
+        nodes, chain(*nodes), {"n": "5 OR 1=1", "who": {"a": 1}}, services(data_sources=querier)
+    )
+    # The query travels as written; the placeholders' values travel beside it, for the
+    # connector to bind. `}}` is not an escape in a query.
+    assert result.output == {"data": [{"q": query}], "count": 1}
+    assert querier.calls == [("owner-1", "ds-9", query)]
+    assert querier.params == [{"input.n": "5 OR 1=1", "value.who": {"a": 1}}]
 
 
 async def test_node_timeout_and_run_timeout() -> None:

@@ -53,6 +53,26 @@ def external_tool_errors(data: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def agent_tool_config(
+    *, mcp_servers: Any = None, http_tools: Any = None, field: str = ""
+) -> dict[str, Any]:
+    """Checked `mcpServers` / `httpTools` entries to merge into an agent node's `data`.
+
+    For goal runs: `forwardedProps.mcpServers` becomes the goal agent's
+    `data.mcpServers`, and the agent node opens the servers when it runs.
+    `ValidationFailed` names `<field>.mcpServers[i]...` for a bad entry.
+    """
+    prefix = f"{field}." if field else ""
+    config: dict[str, Any] = {}
+    if mcp_servers is not None:
+        parse_mcp_servers(mcp_servers, field=f"{prefix}mcpServers")
+        config["mcpServers"] = mcp_servers
+    if http_tools is not None:
+        parse_http_tools(http_tools, field=f"{prefix}httpTools")
+        config["httpTools"] = http_tools
+    return config
+
+
 def name_mcp_tools(
     sources: Sequence[McpToolSource], *, taken: Mapping[str, ToolSpec], field: str
 ) -> dict[str, ToolSpec]:

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from engine.errors import ValidationFailed
 from engine.outbound import OutboundGuard
+from engine.tools.catalog import ToolContext
+from engine.tools.external import agent_tool_config, open_external_tools
 from engine.validation import validate_workflow
 from tests.engine.helpers import chain, n, run, services
 from tests.support.openai_server import FakeOpenAIServer, Reply, ToolCallReply
@@ -150,3 +153,28 @@ def test_the_validator_checks_mcp_and_http_tool_config() -> None:
     text = json.dumps(report.errors)
     assert "data.mcpServers[0].url is required" in text
     assert "data.httpTools[0].name must be" in text
+
+
+async def test_goal_runs_get_mcp_tools_through_the_agent_config(
+    mcp: McpServers, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.set_rule(call_then_answer("add", {"a": 1, "b": 1}))
+    config = agent_tool_config(mcp_servers=[{"url": mcp.streamable_url}], field="forwardedProps")
+    nodes, edges = agent_workflow(**config)
+    result, _ = await run(
+        nodes, edges, svc=services(environ=env(openai_server), outbound_guard=LOOPBACK)
+    )
+    assert result.status == "completed", result.error
+    assert result.output["tool_calls"][0]["result"] == {"result": 2}
+    with pytest.raises(ValidationFailed) as bad:
+        agent_tool_config(mcp_servers=[{"tools": ["add"]}], field="forwardedProps")
+    assert bad.value.field == "forwardedProps.mcpServers[0].url"
+
+
+async def test_the_tool_set_opens_and_calls_mcp_tools_directly(mcp: McpServers) -> None:
+    async with open_external_tools(
+        builtin={}, mcp_servers=[mcp.streamable_url], guard=LOOPBACK
+    ) as tools:
+        assert set(tools) == {"add", "shout"}
+        answer = await tools["shout"].handler({"text": "hey"}, ToolContext(guard=LOOPBACK))
+    assert answer == {"result": "HEY"}

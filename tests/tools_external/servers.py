@@ -26,6 +26,8 @@ from a2a.types.a2a_pb2 import AgentCapabilities, AgentCard, AgentInterface, Agen
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
@@ -179,6 +181,9 @@ class A2aAgents:
     """Card at the host root's well-known path, JSON-RPC at `/`; streams."""
     microsoft_url: str
     """Mounted under `/agents/reverse`: card relative to that path; answers with a message."""
+    legacy_url: str
+    """An A2A 0.3 agent under `/legacy`: its 0.3 card (`url`, `protocolVersion`) at
+    `/legacy/.well-known/agent.json`, the 0.3 JSON-RPC methods at `/legacy`."""
     recorder: HeaderRecorder = field(repr=False)
 
 
@@ -194,8 +199,31 @@ def a2a_agents() -> Iterator[A2aAgents]:
     reverse = DefaultRequestHandlerV2(
         agent_executor=MessageEcho(), task_store=InMemoryTaskStore(), agent_card=reverse_card
     )
+    legacy = DefaultRequestHandlerV2(
+        agent_executor=MessageEcho(),
+        task_store=InMemoryTaskStore(),
+        agent_card=_card("Legacy", f"{base}/legacy", streaming=False),
+    )
+    legacy_card = {
+        "name": "Legacy",
+        "description": "An A2A 0.3 agent",
+        "url": f"{base}/legacy",
+        "protocolVersion": "0.3.0",
+        "preferredTransport": "JSONRPC",
+        "version": "0.3",
+        "capabilities": {"streaming": False},
+        "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [],
+    }
+
+    async def legacy_card_route(request: Any) -> JSONResponse:
+        return JSONResponse(legacy_card)
+
     app = Starlette(
         routes=[
+            Route("/legacy/.well-known/agent.json", legacy_card_route),
+            *create_jsonrpc_routes(legacy, "/legacy", enable_v0_3_compat=True),
             *create_agent_card_routes(echo_card),
             *create_jsonrpc_routes(echo, "/"),
             *create_agent_card_routes(
@@ -207,7 +235,10 @@ def a2a_agents() -> Iterator[A2aAgents]:
     recorder = HeaderRecorder(app)
     with serve_asgi(recorder, sock):
         yield A2aAgents(
-            google_url=f"{base}/", microsoft_url=f"{base}/agents/reverse", recorder=recorder
+            google_url=f"{base}/",
+            microsoft_url=f"{base}/agents/reverse",
+            legacy_url=f"{base}/legacy",
+            recorder=recorder,
         )
 
 

@@ -113,6 +113,16 @@ async def test_message_to_an_agent_answering_with_a_message(agents: A2aAgents) -
     assert tested.reply is not None and tested.reply.state == "message"
 
 
+async def test_an_a2a_0_3_agent(agents: A2aAgents) -> None:
+    found = await discover_a2a_agent(agents.legacy_url, "microsoft", guard=LOOPBACK)
+    assert found.healthy, found.error
+    assert found.card_url == agents.legacy_url + "/.well-known/agent.json"
+    assert found.agent is not None and found.agent["protocolVersion"] == "0.3.0"
+    tested = await test_a2a_agent(agents.legacy_url, "old", "auto", guard=LOOPBACK)
+    assert tested.success, tested.error
+    assert tested.response == "Reversed: dlo"
+
+
 async def test_a_failed_task_is_not_a_success(agents: A2aAgents) -> None:
     tested = await test_a2a_agent(agents.google_url, "please fail", guard=LOOPBACK)
     assert not tested.success

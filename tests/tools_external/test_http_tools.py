@@ -4,6 +4,7 @@ SSRF spellings refused before any connection."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -89,6 +90,23 @@ async def test_a_dead_server_is_an_answer_not_an_exception() -> None:
     )
     assert not tested.success and tested.status is None
     assert "ConnectError" in (tested.error or "")
+
+
+async def test_the_answer_is_capped_and_a_silent_server_times_out() -> None:
+    with http_server() as api:
+        capped = await http_tools.test_http_tool(
+            definition(api.url + "/long"), "", guard=LOOPBACK, max_response_bytes=10
+        )
+    assert capped.success and capped.truncated
+    assert capped.response == '{"method":'
+    from tests.tools_external.servers import silent_server
+
+    with silent_server() as url:
+        started = time.monotonic()
+        slow = await http_tools.test_http_tool(definition(url), "", guard=LOOPBACK, timeout_s=1)
+    assert not slow.success
+    assert "no answer within 1s" in (slow.error or "")
+    assert time.monotonic() - started < 4
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from storage.documents import (
     WorkflowDocument,
     WorkflowVersionDocument,
 )
+from storage.workflow_lists import WorkflowLists
 
 R = TypeVar("R")
 
@@ -92,10 +93,14 @@ class MongoWorkflowStore:
     replica set, which a plain `mongod` is not.)
     """
 
+    def __init__(self) -> None:
+        self._lists = WorkflowLists()
+
     async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None:
         await WorkflowDocument(
             **dataclasses.asdict(workflow), version_comment=first_version.comment
         ).insert()
+        await self._lists.saved(workflow)
         await self._between_writes()
         await _write_snapshot(first_version)
 
@@ -107,23 +112,12 @@ class MongoWorkflowStore:
         return to_record(Workflow, doc) if doc else None
 
     async def find(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
-        criteria: dict[str, Any] = {"owner_id": owner_id}
-        if query.only_ids is not None:
-            criteria["_id"] = {"$in": sorted(query.only_ids)}
-        if query.status:
-            criteria["status"] = query.status
-        if query.search:
-            pattern = search_pattern(query.search)
-            criteria["$or"] = [{"name": pattern}, {"description": pattern}]
-        direction = pymongo.ASCENDING if query.sort_order == "asc" else pymongo.DESCENDING
-        docs = (
-            await WorkflowDocument.find(criteria)
-            .sort([(query.sort_by, direction), ("_id", direction)])
-            .skip(query.skip)
-            .limit(query.limit)
-            .to_list()
-        )
-        return [to_record(Workflow, d) for d in docs]
+        page = await self._lists.page(owner_id, query)
+        if not page:
+            return []
+        docs = await WorkflowDocument.find({"_id": {"$in": page}, "owner_id": owner_id}).to_list()
+        by_id = {doc.id: to_record(Workflow, doc) for doc in docs}
+        return [by_id[i] for i in page if i in by_id]
 
     async def save(
         self, workflow: Workflow, version: WorkflowVersion | None, *, expected: int
@@ -140,6 +134,7 @@ class MongoWorkflowStore:
         )
         if result.matched_count != 1:
             raise Conflict("The workflow was changed concurrently; retry")
+        await self._lists.saved(workflow)
         if version is not None:
             await self._between_writes()
             await _write_snapshot(version)
@@ -149,6 +144,7 @@ class MongoWorkflowStore:
             {"_id": workflow_id, "owner_id": owner_id}
         )
         if result.deleted_count:
+            await self._lists.deleted(owner_id, workflow_id)
             await WorkflowVersionDocument.find({"workflow_id": workflow_id}).delete()
         return bool(result.deleted_count)
 

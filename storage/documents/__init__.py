@@ -12,6 +12,7 @@ from storage.documents.knowledge import (
     KnowledgeFileDocument,
     KnowledgeIngestEventDocument,
 )
+from storage.documents.list_revisions import ListRevisionDocument
 from storage.documents.secrets import (
     ApiKeyDocument,
     CredentialDocument,
@@ -22,6 +23,7 @@ from storage.documents.skills import SkillDocument
 from storage.documents.workflows import TemplateDocument, WorkflowDocument, WorkflowVersionDocument
 
 ALL_DOCUMENTS: list[type] = [
+    ListRevisionDocument,
     UserDocument,
     LoginFailure,
     WorkflowDocument,

@@ -9,6 +9,7 @@ message and the run goes on, as with built-in tools.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ from engine.mcp.client import (
 from engine.mcp.config import McpServerConfig
 from engine.outbound import OutboundGuard
 from engine.tools.catalog import ToolContext, ToolError, ToolSpec
+
+MAX_RESULT_CHARS = 100_000
+"""How much of one tool result the model is shown (as for built-in tools, a bound)."""
+
+
+def _bounded(content: Any) -> Any:
+    text = content if isinstance(content, str) else json.dumps(content, default=str)
+    if len(text) <= MAX_RESULT_CHARS:
+        return content
+    return text[:MAX_RESULT_CHARS] + f"\n[truncated: {len(text)} characters in all]"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +121,7 @@ def mcp_tool_spec(source: McpToolSource, tool: McpTool, *, exposed_name: str) ->
         if result.is_error:
             detail = content if isinstance(content, str) else str(content)
             raise ToolError(f"MCP tool {tool.name!r} reported an error: {detail[:2000]}")
-        return content
+        return _bounded(content)
 
     return ToolSpec(
         id=exposed_name,

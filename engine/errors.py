@@ -9,6 +9,7 @@
     ├── RateLimited         too many attempts in the window
     ├── PayloadTooLarge     the request body exceeds its cap
     └── UpstreamFailed      an outside service (LLM, database, URL) failed
+        └── QueryTimedOut   a data source did not answer in time (code TIMEOUT)
 
 `code` travels in GraphQL `extensions.code`; rest_compat maps it to an HTTP
 status and the error body of its dialect.
@@ -61,6 +62,12 @@ class PayloadTooLarge(AgentloomError):
 
 class UpstreamFailed(AgentloomError):
     code = "UPSTREAM_FAILED"
+
+
+class QueryTimedOut(UpstreamFailed):
+    """A data source query (or its connection) ran out of time: a gateway timeout."""
+
+    code = "TIMEOUT"
 
 
 class OutboundRefused(ValidationFailed):

@@ -27,6 +27,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "RATE_LIMITED": 429,
     "PAYLOAD_TOO_LARGE": 413,
     "UPSTREAM_FAILED": 502,
+    "TIMEOUT": 504,
 }
 CODE_BY_STATUS: dict[int, str] = {
     400: "BAD_REQUEST",

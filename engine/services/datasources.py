@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.clock import utcnow
-from engine.errors import NotFound, ValidationFailed
+from engine.errors import NotFound, OutboundRefused, ValidationFailed
 from engine.services.records import JSONDict, new_id
 
 DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")
@@ -23,6 +23,7 @@ DATA_SOURCE_STATUSES: tuple[str, ...] = ("active", "inactive")
 MAX_LIMIT = 100
 MAX_NAME = 200
 MAX_DESCRIPTION = 5000
+ALLOW_SETTING = "AGENTLOOM_OUTBOUND_ALLOW"
 
 FileReader = Callable[[str], Awaitable[Any]]
 
@@ -120,6 +121,16 @@ def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValidationFailed(f"{name} must be one of {', '.join(choices)}", field=name)
     return str(value)
+
+
+def _refusal(refused: OutboundRefused) -> OutboundRefused:
+    """The guard's refusal, saying (once) how an operator allows the host."""
+    if ALLOW_SETTING in refused.message:
+        return refused
+    return OutboundRefused(
+        f"{refused.message} (an operator allows hosts, IPs or CIDRs with {ALLOW_SETTING})",
+        field=refused.field,
+    )
 
 
 class DataSourceService:
@@ -227,10 +238,19 @@ class DataSourceService:
     # -- using ---------------------------------------------------------------------------
 
     async def test(self, owner_id: str, source_id: str) -> ConnectionOutcome:
+        """Whether the source answers; a host the outbound guard refuses is a failed test.
+
+        Seed 000's clients read `{"status": "failed", "message"}` for anything that
+        keeps a source from working, so the refusal is an outcome, not an error; its
+        message says why and how an operator allows the host.
+        """
         source = await self._load(owner_id, source_id)
-        return await self._connectors.test(
-            source.type, source.config, file_reader=self._reader(owner_id)
-        )
+        try:
+            return await self._connectors.test(
+                source.type, source.config, file_reader=self._reader(owner_id)
+            )
+        except OutboundRefused as refused:
+            return ConnectionOutcome(ok=False, message=_refusal(refused).message)
 
     async def query(
         self,
@@ -250,13 +270,16 @@ class DataSourceService:
         if not isinstance(query, str):
             raise ValidationFailed("query must be a string", field="query")
         source = await self._load(owner_id, source_id)
-        return await self._connectors.query(
-            source.type,
-            source.config,
-            query,
-            file_reader=self._reader(owner_id),
-            params=params,
-        )
+        try:
+            return await self._connectors.query(
+                source.type,
+                source.config,
+                query,
+                file_reader=self._reader(owner_id),
+                params=params,
+            )
+        except OutboundRefused as refused:
+            raise _refusal(refused) from None
 
 
 class DataSourceRunQuerier:

@@ -13,7 +13,8 @@ Errors (engine.errors):
                         "type"), a refused query (field "query"), or a write the
                         database itself refused
     └── OutboundRefused the outbound guard refused the host
-    UpstreamFailed      connection failed, timed out, or the source reported an error
+    UpstreamFailed      connection failed, or the source reported an error
+    └── QueryTimedOut   connecting or the query ran out of time (code TIMEOUT, HTTP 504)
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import httpx
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from engine.errors import UpstreamFailed, ValidationFailed
+from engine.errors import QueryTimedOut, UpstreamFailed, ValidationFailed
 from engine.http_body import read_capped
 from engine.outbound import guarded_http_client
 from storage.connectors.base import QueryContext, QueryResult, require_str, scrub
@@ -190,9 +190,9 @@ async def _get(config: Mapping[str, Any], query: str, ctx: QueryContext) -> tupl
             with anyio.fail_after(ctx.timeout_s * 2):
                 status, body = await _get_same_origin(client, url)
     except TimeoutError:
-        raise UpstreamFailed(f"the API did not answer within {ctx.timeout_s:g}s") from None
+        raise QueryTimedOut(f"the API did not answer within {ctx.timeout_s:g}s") from None
     except httpx.TimeoutException:
-        raise UpstreamFailed(f"the API did not answer within {ctx.timeout_s:g}s") from None
+        raise QueryTimedOut(f"the API did not answer within {ctx.timeout_s:g}s") from None
     except httpx.HTTPError as exc:
         detail = scrub(str(exc) or type(exc).__name__, *secrets)
         raise UpstreamFailed(f"API request failed: {detail}") from None

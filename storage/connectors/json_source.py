@@ -16,7 +16,7 @@ import anyio
 import jmespath
 from jmespath.exceptions import JMESPathError
 
-from engine.errors import UpstreamFailed, ValidationFailed
+from engine.errors import QueryTimedOut, UpstreamFailed, ValidationFailed
 from storage.connectors.base import QueryContext, QueryResult
 from storage.connectors.binding import bind_jmespath
 from storage.connectors.values import row_of
@@ -74,8 +74,11 @@ async def _document(config: Mapping[str, Any], ctx: QueryContext) -> Any:
         return _parse(config["data"], "config.data")
     if ctx.file_loader is None:
         raise ValidationFailed("file-backed JSON sources need a file store", field="config.file_id")
-    with anyio.fail_after(ctx.timeout_s):
-        content = await ctx.file_loader(config["file_id"])
+    try:
+        with anyio.fail_after(ctx.timeout_s):
+            content = await ctx.file_loader(config["file_id"])
+    except TimeoutError:
+        raise QueryTimedOut(f"loading the JSON file took over {ctx.timeout_s:g}s") from None
     if isinstance(content, bytes | bytearray | memoryview):
         if len(content) > MAX_DOCUMENT_BYTES:
             raise UpstreamFailed("the JSON file is too large")

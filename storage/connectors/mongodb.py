@@ -31,7 +31,7 @@ import anyio
 from pymongo import AsyncMongoClient
 from pymongo.errors import ExecutionTimeout, OperationFailure, PyMongoError
 
-from engine.errors import OutboundRefused, UpstreamFailed, ValidationFailed
+from engine.errors import OutboundRefused, QueryTimedOut, UpstreamFailed, ValidationFailed
 from storage.connectors.base import (
     QueryContext,
     QueryResult,
@@ -66,7 +66,7 @@ class MongoDBConnector:
                 with anyio.fail_after(ctx.timeout_s + CLIENT_GRACE_S):
                     await client[settings["database"]].command("ping")
             except TimeoutError:
-                raise UpstreamFailed("connecting to MongoDB timed out") from None
+                raise QueryTimedOut("connecting to MongoDB timed out") from None
             except PyMongoError as exc:
                 raise _map_error(exc, ctx.timeout_s, settings["password"]) from None
         return f"connected to MongoDB database {settings['database']!r}"
@@ -99,7 +99,7 @@ class MongoDBConnector:
                         )
                     docs = await cursor.to_list(limit)
             except TimeoutError:
-                raise UpstreamFailed(f"MongoDB query timed out after {ctx.timeout_s:g}s") from None
+                raise QueryTimedOut(f"MongoDB query timed out after {ctx.timeout_s:g}s") from None
             except PyMongoError as exc:
                 raise _map_error(exc, ctx.timeout_s, settings["password"]) from None
         rows = [jsonable(doc) for doc in docs]
@@ -231,7 +231,7 @@ def _map_error(exc: PyMongoError, timeout_s: float, password: str) -> Exception:
     if isinstance(exc, ExecutionTimeout) or (
         isinstance(exc, OperationFailure) and code in _MAX_TIME_CODES
     ):
-        return UpstreamFailed(f"MongoDB query timed out after {timeout_s:g}s: {detail}")
+        return QueryTimedOut(f"MongoDB query timed out after {timeout_s:g}s: {detail}")
     return UpstreamFailed(f"MongoDB error: {detail}")
 
 

@@ -22,7 +22,7 @@ import anyio
 import pymysql
 from pymysql.constants import CLIENT
 
-from engine.errors import UpstreamFailed, ValidationFailed
+from engine.errors import QueryTimedOut, UpstreamFailed, ValidationFailed
 from engine.templates import to_text
 from storage.connectors.base import QueryContext, QueryResult, scrub
 from storage.connectors.binding import BoundSql, bind_sql
@@ -75,7 +75,7 @@ class MySQLConnector:
                     )
             except TimeoutError:
                 await _kill_query(target, address, conn, ctx.timeout_s)
-                raise UpstreamFailed(f"MySQL query timed out after {ctx.timeout_s:g}s") from None
+                raise QueryTimedOut(f"MySQL query timed out after {ctx.timeout_s:g}s") from None
             except pymysql.MySQLError as exc:
                 raise _map_error(exc, ctx.timeout_s, target.password) from None
         finally:
@@ -121,7 +121,7 @@ async def _connect(target: SqlTarget, address: str, timeout_s: float) -> Any:
         with anyio.fail_after(timeout_s + CLIENT_GRACE_S):
             return await open_connection(target, address, timeout_s)
     except TimeoutError:
-        raise UpstreamFailed(
+        raise QueryTimedOut(
             f"connecting to MySQL at {target.host}:{target.port} timed out"
         ) from None
     except (pymysql.MySQLError, OSError) as exc:
@@ -232,7 +232,7 @@ def _map_error(exc: pymysql.MySQLError, timeout_s: float, password: str) -> Exce
             f"the database refused a write in a read-only query: {detail}", field="query"
         )
     if code in _TIMEOUT_ERRORS:
-        return UpstreamFailed(f"MySQL query timed out after {timeout_s:g}s: {detail}")
+        return QueryTimedOut(f"MySQL query timed out after {timeout_s:g}s: {detail}")
     return UpstreamFailed(f"MySQL error: {detail}")
 
 

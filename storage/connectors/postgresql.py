@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import asyncpg
 
-from engine.errors import UpstreamFailed, ValidationFailed
+from engine.errors import QueryTimedOut, UpstreamFailed, ValidationFailed
 from storage.connectors.base import QueryContext, QueryResult, optional_str, scrub
 from storage.connectors.binding import BoundSql, bind_sql
 from storage.connectors.pg_params import argument_error, coerce_args
@@ -65,7 +65,7 @@ class PostgreSQLConnector:
                         conn, bound.text, ctx.row_cap + 1, ctx.timeout_s, bound=bound
                     )
             except TimeoutError:
-                raise UpstreamFailed(
+                raise QueryTimedOut(
                     f"PostgreSQL query timed out after {ctx.timeout_s:g}s"
                 ) from None
             except asyncpg.PostgresError as exc:
@@ -101,7 +101,7 @@ async def _connect(target: SqlTarget, address: str, ssl: str, timeout_s: float) 
                 server_settings={"application_name": "agentloom"},
             )
     except TimeoutError:
-        raise UpstreamFailed(
+        raise QueryTimedOut(
             f"connecting to PostgreSQL at {target.host}:{target.port} timed out"
         ) from None
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
@@ -174,7 +174,7 @@ def _map_error(exc: asyncpg.PostgresError, timeout_s: float, password: str) -> E
             f"the database refused a write in a read-only query: {detail}", field="query"
         )
     if sqlstate in _TIMEOUT_SQLSTATES:
-        return UpstreamFailed(f"PostgreSQL query timed out after {timeout_s:g}s: {detail}")
+        return QueryTimedOut(f"PostgreSQL query timed out after {timeout_s:g}s: {detail}")
     return UpstreamFailed(f"PostgreSQL error: {detail}")
 
 

@@ -188,6 +188,7 @@ async def test_sleep_is_cut_off_at_the_timeout(
         await run_query("mysql", my.config, "SELECT SLEEP(30)", guard=loopback_guard, timeout_s=1)
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
+    assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
     assert await _gone_within(my, "SELECT SLEEP(30)", seconds=3)
 
 
@@ -209,6 +210,7 @@ async def test_client_timeout_kills_the_server_query(
         await run_query("mysql", my.config, marker, guard=loopback_guard, timeout_s=1)
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
+    assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
     assert await _gone_within(my, marker, seconds=3)
 
 

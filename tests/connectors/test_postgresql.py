@@ -184,6 +184,7 @@ async def test_sleep_is_cut_off_at_the_timeout(pg: PgServer, loopback_guard: Out
         )
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
+    assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
     # The server no longer runs it either.
     running = await pg.admin.fetchval(
         "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' "
@@ -253,6 +254,7 @@ async def test_client_timeout_cancels_the_server_query(
         await run_query("postgresql", pg.config, marker, guard=loopback_guard, timeout_s=1)
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
+    assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
     for _ in range(20):  # the cancel request is asynchronous
         running = await pg.admin.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", marker

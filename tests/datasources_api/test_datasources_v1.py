@@ -203,9 +203,11 @@ def test_ssrf_loopback_refused_by_default(server: LiveServer) -> None:
                 ("api", {"base_url": f"http://127.0.0.1:{pot.port}/"}),
             ]:
                 ds = _create(c, name="ssrf", type=ds_type, config=config)
+                # Seed 000's test contract: a refused host is a failed test, not an error.
                 r = c.post(f"/api/v1/data-sources/{ds['id']}/test")
-                assert r.status_code == 422, r.text
-                assert r.json()["error_code"] == "OUTBOUND_REFUSED"
+                assert r.status_code == 200, r.text
+                assert r.json()["status"] == "failed"
+                assert "AGENTLOOM_OUTBOUND_ALLOW" in r.json()["message"]
                 r = c.post(f"/api/v1/data-sources/{ds['id']}/query", json={"query": "SELECT 1"})
                 assert r.status_code == 422, r.text
     finally:

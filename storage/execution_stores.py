@@ -20,7 +20,8 @@ from engine.services.records import (
 )
 from engine.services.stores import SeqTaken
 from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument
-from storage.stores import search_pattern, to_record
+from storage.execution_lists import ExecutionLists
+from storage.stores import to_record
 
 
 def _execution(raw: dict[str, Any] | None) -> Execution | None:
@@ -30,6 +31,9 @@ def _execution(raw: dict[str, Any] | None) -> Execution | None:
 
 
 class MongoExecutionStore:
+    def __init__(self) -> None:
+        self._lists = ExecutionLists()
+
     @staticmethod
     def _collection() -> Any:
         return ExecutionDocument.get_pymongo_collection()
@@ -39,6 +43,7 @@ class MongoExecutionStore:
         nodes, edges = fields.pop("nodes"), fields.pop("edges")
         await ExecutionGraphDocument(id=execution.id, nodes=nodes, edges=edges).insert()
         await ExecutionDocument(**fields).insert()
+        await self._lists.added(execution)
 
     async def get(self, owner_id: str, execution_id: str) -> Execution | None:
         doc = await ExecutionDocument.find_one({"_id": execution_id, "owner_id": owner_id})
@@ -49,27 +54,12 @@ class MongoExecutionStore:
         return to_record(Execution, doc) if doc else None
 
     async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]:
-        criteria: dict[str, Any] = {"owner_id": owner_id}
-        if query.workflow_id:
-            criteria["workflow_id"] = query.workflow_id
-        if query.only_workflow_ids is not None:
-            allowed = sorted(query.only_workflow_ids)
-            criteria["workflow_id"] = (
-                query.workflow_id if query.workflow_id in allowed else {"$in": allowed}
-            )
-        if query.status:
-            criteria["status"] = query.status
-        if query.search:
-            pattern = search_pattern(query.search)
-            criteria["$or"] = [{"workflow_name": pattern}, {"_id": pattern}, {"error": pattern}]
-        docs = (
-            await ExecutionDocument.find(criteria)
-            .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
-            .skip(query.skip)
-            .limit(query.limit)
-            .to_list()
-        )
-        return [to_record(Execution, d) for d in docs]
+        page = await self._lists.page(owner_id, query)
+        if not page:
+            return []
+        docs = await ExecutionDocument.find({"_id": {"$in": page}, "owner_id": owner_id}).to_list()
+        by_id = {doc.id: to_record(Execution, doc) for doc in docs}
+        return [by_id[i] for i in page if i in by_id]
 
     async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
         return await self._claim({"_id": execution_id}, worker=worker, lease_s=lease_s)
@@ -96,6 +86,7 @@ class MongoExecutionStore:
         )
         execution = _execution(raw)
         if execution is not None:
+            await self._lists.status_changed(execution.owner_id, execution.id, "running", None)
             graph = await ExecutionGraphDocument.get(execution.id)
             if graph is not None:
                 execution.nodes, execution.edges = graph.nodes, graph.edges
@@ -112,11 +103,15 @@ class MongoExecutionStore:
         return "cancel_requested" if raw.get("cancel_requested") else "ok"
 
     async def cancel_pending(self, execution_id: str) -> bool:
-        result = await self._collection().update_one(
+        raw = await self._collection().find_one_and_update(
             {"_id": execution_id, "status": "pending"},
             {"$set": {"status": "cancelled", "error": "cancelled", "finished_at": utcnow()}},
+            projection={"owner_id": 1},
         )
-        return result.modified_count == 1
+        if raw is None:
+            return False
+        await self._lists.status_changed(raw["owner_id"], execution_id, "cancelled", "cancelled")
+        return True
 
     async def request_cancel(self, execution_id: str) -> None:
         await self._collection().update_one(
@@ -137,9 +132,15 @@ class MongoExecutionStore:
         fields.setdefault("finished_at", utcnow())
         fields["lease_owner"] = None
         fields["lease_expires_at"] = None
-        await self._collection().update_one(
-            {"_id": execution_id, "status": {"$in": ["pending", "running"]}}, {"$set": fields}
+        raw = await self._collection().find_one_and_update(
+            {"_id": execution_id, "status": {"$in": ["pending", "running"]}},
+            {"$set": fields},
+            projection={"owner_id": 1},
         )
+        if raw is not None and "status" in fields:
+            await self._lists.status_changed(
+                raw["owner_id"], execution_id, fields["status"], fields.get("error")
+            )
 
     async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
         criteria: dict[str, Any] = {"status": "running"}
@@ -151,7 +152,7 @@ class MongoExecutionStore:
                 {"lease_expires_at": None},
             ]
         failed: list[str] = []
-        async for raw in self._collection().find(criteria, {"_id": 1}):
+        async for raw in self._collection().find(criteria, {"_id": 1, "owner_id": 1}):
             result = await self._collection().update_one(
                 {
                     "_id": raw["_id"],
@@ -170,6 +171,7 @@ class MongoExecutionStore:
             )
             if result.modified_count:
                 failed.append(str(raw["_id"]))
+                await self._lists.status_changed(raw["owner_id"], str(raw["_id"]), "failed", reason)
         return failed
 
 

@@ -16,6 +16,7 @@ reloaded after each of their own writes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -97,7 +98,12 @@ class OwnerListIndex(Generic[S]):
         return order
 
     async def changed(
-        self, owner_id: str, *, upsert: S | None = None, removed: str | None = None
+        self,
+        owner_id: str,
+        *,
+        upsert: S | None = None,
+        removed: str | None = None,
+        patch: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
         """After a write: bump the owner's revision; keep this process's copy current."""
         raw = await self._collection().find_one_and_update(
@@ -117,6 +123,8 @@ class OwnerListIndex(Generic[S]):
             cached.items[upsert.id] = upsert
         if removed is not None:
             cached.items.pop(removed, None)
+        if patch is not None and patch[0] in cached.items:
+            cached.items[patch[0]] = dataclasses.replace(cached.items[patch[0]], **patch[1])
         cached.orders.clear()
         cached.revision = revision
 

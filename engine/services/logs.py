@@ -1,4 +1,13 @@
-"""Execution logs are a view of the event log: which events are log lines, and how they read."""
+"""Execution logs are a view of the event log: which events are log lines, and how they read.
+
+Run-level lines (run started, finished, failed, cancelled) belong to no node,
+even `run_failed`, whose event names the node that failed: in the logs that
+line has `node_id: null`, and the summary counts it under no node. A node's
+`total_duration_ms` is the sum of its executions' durations (the `Node
+finished` / `Node failed` lines, one per execution, several in a loop); a
+duration another line of the node carries (a `log` line timing a step of
+its own) is part of that and is not added again.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +37,9 @@ LOG_EVENT_TYPES = frozenset(
 """The events that read as log lines (tokens and progress are streamed, not logged)."""
 BULKY_FIELDS = ("input", "output", "result", "arguments", "usage", "response", "prompt")
 """Payload fields no log line reads: a store may leave them out when it reads for logs."""
+RUN_EVENT_TYPES = frozenset({"run_started", "run_finished", "run_failed", "run_cancelled"})
+NODE_FINISHED = "Node finished"
+NODE_FAILED = "Node failed: "
 
 
 def _message(event: ExecutionEvent) -> tuple[str, str] | None:
@@ -44,9 +56,9 @@ def _message(event: ExecutionEvent) -> tuple[str, str] | None:
         case "node_started":
             return "info", "Node started"
         case "node_finished":
-            return "info", "Node finished"
+            return "info", NODE_FINISHED
         case "node_failed":
-            return "error", f"Node failed: {data.get('error', '')}"
+            return "error", f"{NODE_FAILED}{data.get('error', '')}"
         case "node_skipped":
             return "debug", f"Node skipped: {data.get('reason', '')}"
         case "log":
@@ -70,11 +82,12 @@ def log_entry(event: ExecutionEvent) -> LogEntry | None:
     level, message = described
     data: dict[str, Any] = event.data
     duration = data.get("duration_ms", data.get("execution_time_ms"))
+    run_line = event.type in RUN_EVENT_TYPES
     return LogEntry(
         id=f"{event.execution_id}:{event.seq}",
         seq=event.seq,
-        node_id=event.node_id,
-        node_type=data.get("node_type"),
+        node_id=None if run_line else event.node_id,
+        node_type=None if run_line else data.get("node_type"),
         level=level,
         message=message,
         timestamp=event.timestamp,
@@ -101,7 +114,8 @@ def summarize(entries: list[LogEntry]) -> dict[str, Any]:
         )
         stats["log_count"] += 1
         stats["node_type"] = stats["node_type"] or entry.node_type
-        stats["total_duration_ms"] += entry.duration_ms or 0
+        if entry.message == NODE_FINISHED or entry.message.startswith(NODE_FAILED):
+            stats["total_duration_ms"] += entry.duration_ms or 0
     return {
         "total_logs": len(entries),
         "level_stats": level_stats,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from engine.clock import utcnow
 from engine.errors import NotFound, ValidationFailed
 from engine.graph_limits import GraphLimits, check_graph_size
 from engine.graph_model import parse_graph
@@ -16,12 +18,13 @@ from engine.services.records import (
     Workflow,
     WorkflowQuery,
     WorkflowVersion,
-    utcnow,
 )
 from engine.services.stores import TemplateStore, WorkflowStore
 from engine.validation import ValidationReport, validate_workflow
 
 MAX_LIMIT = 100
+PUBLISHED = "published"
+DRAFT = "draft"
 SORT_FIELDS = ("name", "created_at", "updated_at")
 MAX_NAME = 200
 MAX_DESCRIPTION = 5000
@@ -34,12 +37,12 @@ def _text(value: Any, field: str, *, required: bool, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be a string", field=field)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValidationFailed(f"{field} must not be empty", field=field)
-    if len(value) > limit:
+    if len(text) > limit:
         raise ValidationFailed(f"{field} must be at most {limit} characters", field=field)
-    return value
+    return text
 
 
 def check_graph(
@@ -99,7 +102,7 @@ class WorkflowService:
     async def list(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
         return await self._workflows.find(owner_id, check_query(query))
 
-    async def versions(self, owner_id: str, workflow_id: str) -> list[WorkflowVersion]:
+    async def versions(self, owner_id: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
         await self.get(owner_id, workflow_id)
         return await self._workflows.versions(owner_id, workflow_id)
 
@@ -167,6 +170,9 @@ class WorkflowService:
                     f"status must be one of {', '.join(WORKFLOW_STATUSES)}", field="status"
                 )
             fields["status"] = changes["status"]
+            # One notion of publishing: seed 000 says it with `status`, seed 003 with
+            # `isPublished` (`publish()`); each keeps the other in step.
+            fields["is_published"] = changes["status"] == PUBLISHED
         if "nodes" in changes or "edges" in changes:
             nodes = changes["nodes"] if changes.get("nodes") is not None else current.nodes
             edges = changes["edges"] if changes.get("edges") is not None else current.edges
@@ -188,7 +194,7 @@ class WorkflowService:
             current,
             is_published=is_published,
             input_modes=modes,
-            status="published" if is_published else "draft",
+            status=PUBLISHED if is_published else DRAFT,
             updated_at=utcnow(),
         )
         await self._workflows.save(updated, None, expected=current.version)

@@ -2,10 +2,18 @@
 
 `CredentialService` is also the engine's `CredentialResolver`: an LLM node run
 by a user prefers that user's stored credential for the provider over the env.
+
+An `endpoint` is checked for syntax when saved (an http(s) URL with a host and
+no user info) and by the outbound guard when it is used (`engine/llm.py`
+checks a user-supplied base URL and pins every request to the checked
+address). Nothing here resolves DNS: an Azure endpoint must be storable on a
+machine that cannot resolve it, and an answer from DNS at write time would
+prove nothing about the address the name has when it is called.
 """
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -13,11 +21,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from ipaddress import ip_address
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
+from engine.clock import utcnow
 from engine.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from engine.outbound import OutboundGuard
 from engine.ports import ProviderConfig
-from engine.services.records import new_id, utcnow
+from engine.services.records import new_id
 
 RUNTIME_KEYS_PER_MINUTE = 10
 MAX_TEXT = 500
@@ -65,12 +75,12 @@ def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEX
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string", field=name)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(value) > limit:
+    if len(text) > limit:
         raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return value
+    return text
 
 
 def is_loopback(client: str) -> bool:
@@ -80,17 +90,34 @@ def is_loopback(client: str) -> bool:
         return False
 
 
-class CredentialService:
-    def __init__(self, *, store: CredentialStore, guard: OutboundGuard) -> None:
-        self._store = store
-        self._guard = guard
-        self._runtime_calls: dict[str, deque[float]] = defaultdict(deque)
+def endpoint_of(value: Any) -> str:
+    """A syntactically valid http(s) endpoint URL, or "" for none; never a DNS lookup."""
+    endpoint = _text(value, "endpoint", limit=2000)
+    if not endpoint:
+        return ""
+    problem = ""
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        problem = "is not a valid URL"
+    else:
+        if parts.scheme.lower() not in ("http", "https"):
+            problem = "must be an http or https URL"
+        elif not parts.hostname or any(ch.isspace() for ch in endpoint):
+            problem = "must be a URL with a host, e.g. https://myresource.openai.azure.com/"
+        elif parts.username is not None or parts.password is not None:
+            problem = "must not carry credentials; put the key in apiKey"
+    if problem:
+        raise ValidationFailed(f"endpoint {problem}", field="endpoint")
+    return endpoint
 
-    async def _endpoint(self, value: Any) -> str:
-        endpoint = _text(value, "endpoint", limit=2000)
-        if endpoint:
-            await self._guard.check_url(endpoint, field="endpoint")
-        return endpoint
+
+class CredentialService:
+    def __init__(self, *, store: CredentialStore, guard: OutboundGuard | None = None) -> None:
+        """`guard` is accepted for callers that pass it; endpoints are guarded when used."""
+        self._store = store
+        self._runtime_calls: dict[str, deque[float]] = defaultdict(deque)
 
     async def list(self, owner_id: str) -> list[Credential]:
         return await self._store.find(owner_id)
@@ -116,7 +143,7 @@ class CredentialService:
             provider=_text(provider, "provider", required=True, limit=100).lower(),
             name=_text(name, "name"),
             api_key=_text(api_key, "apiKey", limit=MAX_KEY),
-            endpoint=await self._endpoint(endpoint),
+            endpoint=endpoint_of(endpoint),
             model=_text(model, "model"),
         )
         await self._store.add(credential)
@@ -135,7 +162,7 @@ class CredentialService:
         if changes.get("api_key"):
             updated.api_key = _text(changes["api_key"], "apiKey", limit=MAX_KEY)
         if changes.get("endpoint") is not None:
-            updated.endpoint = await self._endpoint(changes["endpoint"])
+            updated.endpoint = endpoint_of(changes["endpoint"])
         if changes.get("model") is not None:
             updated.model = _text(changes["model"], "model")
         await self._store.save(updated)
@@ -145,7 +172,7 @@ class CredentialService:
         if not await self._store.delete(owner_id, credential_id):
             raise NotFound(f"Credential {credential_id} not found")
 
-    async def runtime_keys(self, owner_id: str, *, client: str) -> list[Credential]:
+    async def runtime_keys(self, owner_id: str, *, client: str) -> builtins.list[Credential]:
         """The owner's decrypted credentials: loopback clients only, 10 a minute per user."""
         if not is_loopback(client):
             raise Forbidden("runtime keys are only served to localhost")

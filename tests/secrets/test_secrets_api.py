@@ -70,8 +70,9 @@ def test_credential_endpoint_guarded(server: LiveServer) -> None:
                     "endpoint": f"http://127.0.0.1:{pot.port}/v1",
                 },
             )
-            assert r.status_code == 422, r.text
-            assert r.json()["code"] == "OUTBOUND_REFUSED"
+            # Checked for syntax only when saved (no DNS, no connection); the guard
+            # refuses it when an LLM node uses it (tests/seed_fidelity).
+            assert r.status_code == 201, r.text
     finally:
         pot.close()
     assert pot.connections == 0

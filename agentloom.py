@@ -237,7 +237,11 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
         skills=skills,
         traces=TraceService(lookup=run_lookup, executions=executions),
         agent_runs=AgentRunService(
-            executions=executions, skills=skills, human=human_input, lookup=run_lookup
+            executions=executions,
+            skills=skills,
+            human=human_input,
+            lookup=run_lookup,
+            files=uploads,
         ),
     )
     return Runtime(services=services, host=host, relay=relay)

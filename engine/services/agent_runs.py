@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import NotFound, ValidationFailed
 from engine.services.executions import ExecutionService
@@ -25,6 +25,14 @@ from engine.services.traces import RunLookup
 
 MayStart = Callable[[str | None], Awaitable[None]]
 """Awaited before anything starts, with the saved workflow's id (None: an ad-hoc graph)."""
+
+
+class RunFiles(Protocol):
+    """Uploads as a run sees them (`UploadService`)."""
+
+    async def file_for_run(self, owner_id: str, upload_id: str) -> dict[str, Any]:
+        """`{fileId, fileName, contentType, size, text}`; `NotFound` for a missing id."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,11 +71,13 @@ class AgentRunService:
         skills: SkillService,
         human: HumanInputService,
         lookup: RunLookup,
+        files: RunFiles | None = None,
     ) -> None:
         self._executions = executions
         self._skills = skills
         self._human = human
         self._lookup = lookup
+        self._files = files
 
     async def run(
         self, owner_id: str, request: AgentRunRequest, *, may_start: MayStart | None = None
@@ -130,6 +140,12 @@ class AgentRunService:
         input_data: dict[str, Any] = {"input": request.input_text, "messages": request.messages}
         if request.file_id:
             input_data["fileId"] = request.file_id
+            # Seed 003: "the AG-UI run injects the file automatically". Resolved here,
+            # before anything is persisted, so an unknown or expired id is a 404 and
+            # no execution exists for it.
+            if self._files is None:
+                raise NotFound(f"Upload {request.file_id} not found")
+            input_data["file"] = await self._files.file_for_run(owner_id, request.file_id)
         run_id = request.run_id or None
         if request.goal is not None:
             nodes, edges = await goal_graph(self._skills, owner_id, request.goal)

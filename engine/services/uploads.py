@@ -1,7 +1,9 @@
 """Temporary uploads (seed 003 `POST /api/upload`): kept one hour, read back by their owner.
 
 The blob store (GridFS in `storage`) holds the bytes; this service owns the
-rules: the size cap, the id format, the expiry, owner scope.
+rules: the size cap, the id format, the expiry, owner scope, and what a run
+sees of an upload (`file_for_run`: AG-UI `forwardedProps.fileId` becomes the
+run's `{input.file}`).
 """
 
 from __future__ import annotations
@@ -10,14 +12,20 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
+import anyio
+
+from engine.clock import utcnow
 from engine.errors import NotFound, PayloadTooLarge, ValidationFailed
-from engine.services.records import utcnow
+from engine.knowledge.errors import DocumentUnreadable, UnsupportedDocumentType
+from engine.knowledge.parsing import parse_document
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 UPLOAD_TTL = timedelta(hours=1)
 MAX_FILE_NAME = 255
+MAX_RUN_TEXT = 200_000
+"""Characters of an upload's text a run gets; the rest is cut with a marker saying so."""
 
 
 @dataclass(kw_only=True)
@@ -92,6 +100,48 @@ class UploadService:
         """The bytes of the owner's unexpired upload (AG-UI `forwardedProps.fileId`, json sources)."""
         upload = await self.get(owner_id, upload_id)
         return await self._store.read(upload.id)
+
+    async def file_for_run(self, owner_id: str, upload_id: str) -> dict[str, Any]:
+        """The run's `{input.file}`: `{fileId, fileName, contentType, size, text}`.
+
+        `text` is the document's text for every format `engine.knowledge.parsing`
+        reads (txt, md, csv, json, html, pdf, docx, pptx, xlsx), at most
+        `MAX_RUN_TEXT` characters (then cut, with a marker); "" for other types
+        or a file that does not parse (then `textError` says why). `truncated`
+        tells whether it was cut. An unknown, expired or someone else's id is
+        `NotFound`, so a run never starts with a dangling file.
+        """
+        upload = await self.get(owner_id, upload_id)
+        data = await self._store.read(upload.id)
+        file: dict[str, Any] = {
+            "fileId": upload.id,
+            "fileName": upload.file_name,
+            "contentType": upload.content_type,
+            "size": upload.size,
+            "text": "",
+            "truncated": False,
+        }
+        try:
+            # Parsing is CPU work (a PDF can take a while): keep it off the event loop.
+            text = await anyio.to_thread.run_sync(
+                lambda: parse_document(
+                    data, file_name=upload.file_name, content_type=upload.content_type
+                )
+            )
+        except UnsupportedDocumentType:
+            return file
+        except DocumentUnreadable as unreadable:
+            file["textError"] = unreadable.message
+            return file
+        if len(text) > MAX_RUN_TEXT:
+            file["text"] = text[:MAX_RUN_TEXT] + (
+                f"\n[... truncated: the file's text has {len(text)} characters; "
+                f"the first {MAX_RUN_TEXT} are shown]"
+            )
+            file["truncated"] = True
+        else:
+            file["text"] = text
+        return file
 
     async def purge_expired(self) -> int:
         ids = await self._store.expired(utcnow())

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pymongo
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError
 
 from engine.events import ExecutionEvent
@@ -132,7 +132,9 @@ class MongoExecutionStore:
         fields.setdefault("finished_at", utcnow())
         fields["lease_owner"] = None
         fields["lease_expires_at"] = None
-        raw = await self._collection().find_one_and_update(
+        # Journaled like the events: the final status is written just before the terminal
+        # event, and both must outlive a crash of the database.
+        raw = await self._collection().with_options(write_concern=JOURNALED).find_one_and_update(
             {"_id": execution_id, "status": {"$in": ["pending", "running"]}},
             {"$set": fields},
             projection={"owner_id": 1},
@@ -208,6 +210,7 @@ def _raw_event(doc: dict[str, Any]) -> ExecutionEvent:
 
 
 DUPLICATE_KEY = 11000
+JOURNALED = WriteConcern(j=True)
 
 
 class MongoEventWatch:
@@ -243,9 +246,14 @@ class MongoEventStore:
 
     async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
         docs = [_event_doc(event, self.writer) for event in events]
+        # Journaled: an event acknowledged here is fanned out at once, so it must survive
+        # the database process dying the next moment (without `j` the embedded database
+        # lost acknowledged events to a SIGKILL, leaving a gap a subscriber had seen
+        # filled). With group commit that is one log flush per batch, not per event.
+        collection = self._collection().with_options(write_concern=JOURNALED)
         while docs:
             try:
-                await self._collection().insert_many(docs, ordered=True)
+                await collection.insert_many(docs, ordered=True)
                 return
             except BulkWriteError as error:
                 # Ordered: everything before the first error is stored, nothing after it.

@@ -13,13 +13,18 @@ $(BIN)/agentloom: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/agentloom
 
+# GraphiQL's browser files (served at /graphql), pinned by explorers/web/package-lock.json.
+explorers/web/node_modules: explorers/web/package.json explorers/web/package-lock.json
+	cd explorers/web && npm ci --no-audit --no-fund --silent
+	touch explorers/web/node_modules
+
 tests/js/node_modules: tests/js/package.json
 	cd tests/js && npm ci --no-audit --no-fund --silent
 	touch tests/js/node_modules
 
-install: $(BIN)/agentloom tests/js/node_modules
+install: $(BIN)/agentloom explorers/web/node_modules tests/js/node_modules
 
-serve: $(BIN)/agentloom
+serve: $(BIN)/agentloom explorers/web/node_modules
 	$(BIN)/agentloom serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 test: install
@@ -37,4 +42,4 @@ schema: $(BIN)/agentloom
 	$(BIN)/agentloom export-schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) tests/js/node_modules
+	rm -rf $(VENV) tests/js/node_modules explorers/web/node_modules

@@ -51,11 +51,11 @@ from engine.services.traces import TraceService
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
 from engine.tools import TOOL_CATALOG
+from explorers import ExplorerGraphQLApp, install_explorers, log_urls
 from graph.auth import TokenService
 from graph.context import Services
 from graph.forwarded import TrustedProxyList
 from graph.schema import build_schema
-from graph.view import GraphQLApp
 from rest_compat.app import install_rest
 from storage.bootstrap import Database, connect
 from storage.crypto import SecretBox, load_or_create_key
@@ -336,7 +336,7 @@ def create_app(
         finally:
             await database.close()
 
-    graphql_app = GraphQLApp(schema, services, graphql_ide="graphiql")
+    graphql_app = ExplorerGraphQLApp(schema, services, graphql_ide="graphiql")
     app = AgentloomAPI(
         graphql_websocket=graphql_app,
         title="agentloom",
@@ -344,6 +344,9 @@ def create_app(
         description="GraphQL-first server for low-code AI agent workflows. "
         "GraphQL at /graphql; the REST dialects below run the same resolvers.",
         lifespan=lifespan,
+        # Served by `explorers` from local files; FastAPI's own pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = services
@@ -351,6 +354,7 @@ def create_app(
     app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
     install_rest(app)
+    install_explorers(app)
     return app
 
 
@@ -419,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     import uvicorn
 
+    log_urls(log, args.host, args.port)
     # X-Forwarded-For is judged by the app against AGENTLOOM_TRUSTED_PROXIES, not by uvicorn
     # (which would believe it from any loopback peer).
     uvicorn.run(

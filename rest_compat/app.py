@@ -15,6 +15,7 @@ from rest_compat import (
     v1_workflows,
 )
 from rest_compat.errors import install_error_handlers
+from rest_compat.openapi import install_openapi
 from rest_compat.v1_websocket import execution_socket
 
 ROUTERS = (
@@ -35,3 +36,4 @@ def install_rest(app: FastAPI) -> None:
     app.router.routes.append(
         WebSocketRoute("/api/v1/ws/executions/{execution_id}", execution_socket)
     )
+    install_openapi(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.errors import ValidationFailed
 
@@ -80,7 +80,7 @@ class WorkflowGraph:
         return [node for node in self.nodes if node.type == node_type]
 
 
-def _non_empty_str(value: Any) -> bool:
+def _non_empty_str(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value.strip() != ""
 
 

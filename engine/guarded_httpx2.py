@@ -1,17 +1,19 @@
-"""The HTTP client the MCP transports use: httpx2 behind the outbound guard.
+"""httpx2 clients behind the outbound guard, for the SDKs that speak httpx2.
 
-The `mcp` SDK speaks httpx2 (not httpx), so `engine.outbound.guarded_http_client`
-cannot be handed to it. This is the same policy for httpx2: every request (so
-every redirect hop the SDK follows, and every endpoint an SSE server names)
-passes `OutboundGuard.check_url` and is sent to the address that was checked;
-responses are asked for uncompressed and stop past a byte ceiling, so a
-hostile server can neither reach an internal address through us nor fill our
-memory.
+The `mcp` SDK and the `openai` SDK (3.x) use httpx2, not httpx, so
+`engine.outbound.guarded_http_client` cannot be handed to them. This is the
+same policy for httpx2: every request (so every redirect hop an SDK follows,
+and every endpoint an SSE server names) passes `OutboundGuard.check_url` and
+is sent to the address that was checked; responses are asked for
+uncompressed and stop past a byte ceiling, so a hostile server can neither
+reach an internal address through us nor fill our memory.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Mapping
+from functools import cache
 
 import httpx2
 
@@ -19,10 +21,19 @@ from engine.outbound import OutboundGuard
 
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """No MCP response body (a JSON answer, or one SSE stream) may exceed this."""
+LLM_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""An LLM answer (one streamed completion) may be longer."""
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The system's trust store, loaded once per process (building one per client cost
+    20-30 ms a call)."""
+    return ssl.create_default_context()
 
 
 class ResponseCeilingExceeded(httpx2.ReadError):
-    """An MCP server sent more than the ceiling."""
+    """A server sent more than the ceiling."""
 
 
 class _CeilingStream(httpx2.AsyncByteStream):
@@ -37,7 +48,7 @@ class _CeilingStream(httpx2.AsyncByteStream):
             seen += len(chunk)
             if seen > self._limit:
                 raise ResponseCeilingExceeded(
-                    f"the MCP server's response exceeds {self._limit} bytes",
+                    f"the server's response exceeds {self._limit} bytes",
                     request=self._request,
                 )
             yield chunk
@@ -53,7 +64,7 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
         self._guard = guard
         self._field = field
         self._max_response_bytes = max_response_bytes
-        self._inner = httpx2.AsyncHTTPTransport(trust_env=False)
+        self._inner = httpx2.AsyncHTTPTransport(trust_env=False, verify=tls_context())
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         host = request.url.host
@@ -70,7 +81,7 @@ class GuardedTransport(httpx2.AsyncBaseTransport):
         if encoding not in ("", "identity"):
             await response.aclose()
             raise httpx2.DecodingError(
-                f"the MCP server answered with content encoding {encoding!r}, "
+                f"the server answered with content encoding {encoding!r}, "
                 "which was not requested",
                 request=request,
             )
@@ -98,6 +109,21 @@ def guarded_mcp_client(
     return httpx2.AsyncClient(
         transport=GuardedTransport(guard, field=field, max_response_bytes=max_response_bytes),
         headers=dict(headers or {}),
+        timeout=timeout,
+        trust_env=False,
+    )
+
+
+def guarded_client(
+    guard: OutboundGuard,
+    *,
+    field: str,
+    timeout: httpx2.Timeout | float,
+    max_response_bytes: int = LLM_MAX_RESPONSE_BYTES,
+) -> httpx2.AsyncClient:
+    """A plain guarded httpx2 client (for a user-supplied LLM endpoint)."""
+    return httpx2.AsyncClient(
+        transport=GuardedTransport(guard, field=field, max_response_bytes=max_response_bytes),
         timeout=timeout,
         trust_env=False,
     )

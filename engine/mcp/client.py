@@ -36,7 +36,7 @@ from mcp_types import (
 )
 
 from engine.errors import UpstreamFailed
-from engine.mcp.http import guarded_mcp_client
+from engine.guarded_httpx2 import guarded_mcp_client
 from engine.outbound import OutboundGuard
 
 Transport = Literal["streamable-http", "sse"]

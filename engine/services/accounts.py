@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from engine.errors import RateLimited, Unauthenticated, ValidationFailed
-from engine.services.records import User
+from engine.services.records import Role, User
 from engine.services.stores import LoginFailureStore, UserStore
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1.
@@ -76,7 +76,7 @@ class AccountService:
         if len(password) > 1024:
             raise ValidationFailed("password must be at most 1024 characters", field="password")
         password_hash = await anyio.to_thread.run_sync(PASSWORD_HASHER.hash, password)
-        role = "admin" if username.lower() in self._admins else "user"
+        role: Role = "admin" if username.lower() in self._admins else "user"
         user = User(username=username, email=email, role=role, password_hash=password_hash)
         await self._users.add(user)
         return user

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from engine.clock import utcnow
 from engine.errors import NotFound, Unauthenticated, ValidationFailed
-from engine.services.records import new_id, utcnow
+from engine.services.records import new_id
 
 KEY_PREFIX = "acl_"
 MAX_NAME = 200

@@ -97,9 +97,9 @@ class EventFollower:
                     while True:
                         page = await self._events.after(execution_id, last, limit=self._page)
                         if page:
-                            page, ended = _through_terminal(page)
-                            yield page
-                            last = page[-1].seq
+                            batch, ended = _through_terminal(page)
+                            yield batch
+                            last = batch[-1].seq
                             if ended:
                                 return
                         if len(page) < self._page:

@@ -46,14 +46,23 @@ class Asset:
     url: str
     """Path under the app's root, e.g. `/static/graphiql/graphiql.min.js`."""
     file: Path
+    rewrites: tuple[tuple[bytes, bytes], ...] = ()
+    """Exact byte strings replaced when served (a vendor file's remote reference)."""
 
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES.get(self.file.suffix, "application/octet-stream")
 
 
-def _table(entries: dict[str, Path]) -> dict[str, Asset]:
-    return {name: Asset(url=f"{STATIC_PREFIX}/{name}", file=file) for name, file in entries.items()}
+def _table(
+    entries: dict[str, Path], rewrites: dict[str, tuple[tuple[bytes, bytes], ...]] | None = None
+) -> dict[str, Asset]:
+    return {
+        name: Asset(
+            url=f"{STATIC_PREFIX}/{name}", file=file, rewrites=(rewrites or {}).get(name, ())
+        )
+        for name, file in entries.items()
+    }
 
 
 GRAPHIQL = _table(
@@ -72,7 +81,14 @@ DOCS = _table(
         "swagger-ui/swagger-ui-bundle.js": OFFLINE_DOCS / "swagger-ui-bundle.js",
         "swagger-ui/swagger-ui.css": OFFLINE_DOCS / "swagger-ui.css",
         "redoc/redoc.standalone.js": OFFLINE_DOCS / "redoc.standalone.js",
-    }
+    },
+    {
+        # ReDoc's sidebar always shows Redocly's logo from their CDN (an <img> that hides
+        # itself when it fails). `data:,` fails at once and fetches nothing.
+        "redoc/redoc.standalone.js": (
+            (b'"https://cdn.redoc.ly/redoc/logo-mini.svg"', b'"data:,"'),
+        ),
+    },
 )
 OURS = _table(
     {
@@ -93,9 +109,13 @@ def graphiql_installed() -> bool:
 
 
 @cache
-def _encoded(file: Path, mtime_ns: int) -> tuple[str, bytes, bytes]:
+def _encoded(
+    file: Path, mtime_ns: int, rewrites: tuple[tuple[bytes, bytes], ...]
+) -> tuple[str, bytes, bytes]:
     # Keyed by mtime so a reinstall (npm ci, pip upgrade) is picked up without a restart.
     raw = file.read_bytes()
+    for old, new in rewrites:
+        raw = raw.replace(old, new)
     etag = '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
     return etag, raw, gzip.compress(raw, compresslevel=6, mtime=0)
 
@@ -112,7 +132,7 @@ async def serve_asset(request: Request) -> Response:
     if asset is None or not asset.file.is_file():
         hint = " (GraphiQL's files: run `make install`)" if asset in GRAPHIQL.values() else ""
         return Response(f"not found{hint}\n", status_code=404, media_type="text/plain")
-    etag, raw, packed = _encoded(asset.file, asset.file.stat().st_mtime_ns)
+    etag, raw, packed = _encoded(asset.file, asset.file.stat().st_mtime_ns, asset.rewrites)
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)

@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from explorers.assets import ASSETS, GRAPHIQL, missing
+from explorers.assets import ASSETS, GRAPHIQL, Asset, missing
 
 GRAPHQL_PATH = "/graphql"
 EXPLORERS: tuple[tuple[str, str, str], ...] = (
@@ -64,11 +64,11 @@ def _asset(request: Request, name: str) -> str:
     return _root(request) + ASSETS[name].url
 
 
-def graphiql_page(request: Request) -> HTMLResponse:
-    """GraphiQL on the local files, or a page saying how to install them."""
+def graphiql_page(request: Request, files: dict[str, Asset] = GRAPHIQL) -> HTMLResponse:
+    """GraphiQL on the local `files`, or a page saying how to install them."""
     root = _root(request)
     favicon = _asset(request, "agentloom/favicon.svg")
-    absent = missing(GRAPHIQL)
+    absent = missing(files)
     if absent:
         items = "".join(f"<li><code>{escape(str(path))}</code></li>" for path in absent)
         return HTMLResponse(

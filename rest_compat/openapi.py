@@ -86,6 +86,17 @@ RULES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
     )
 )
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+AUTHENTICATION = """
+
+## Authentication
+
+Send `Authorization: Bearer <JWT or acl_ API key>` or `X-Api-Key: <acl_ API key>`. Get a JWT
+from `POST /api/v1/auth/login`; in Swagger UI, the Authorize button adds the header to every
+"Try it out". Errors: `{"detail", "error_code", "status_code"}` under `/api/v1`,
+`{"code", "message"}` elsewhere.
+
+<!-- ReDoc-Inject: <security-definitions> -->
+"""
 
 
 def error_schemas() -> dict[str, dict[str, Any]]:
@@ -177,6 +188,9 @@ def statuses_for(method: str, path: str, operation: dict[str, Any]) -> set[int]:
 def describe(document: dict[str, Any]) -> dict[str, Any]:
     """A copy of FastAPI's `document` with security and error responses added."""
     doc = copy.deepcopy(document)
+    info = doc.setdefault("info", {})
+    # ReDoc lists the security schemes where the marker is.
+    info["description"] = info.get("description", "") + AUTHENTICATION
     components = doc.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     components.setdefault("schemas", {}).update(error_schemas())

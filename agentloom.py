@@ -30,11 +30,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.builtin_templates import list_templates
 from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, GraphLimits
+from engine.log_format import LogFormat, configure_logging
 from engine.outbound import OutboundGuard
+from engine.pricing import PriceError, load_price_table
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
 from engine.services.agent_runs import AgentRunService
+from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
 from engine.services.broadcast import Broadcaster
 from engine.services.credentials import CredentialService
@@ -44,6 +47,7 @@ from engine.services.executions import ExecutionService
 from engine.services.human_input import HumanInputService
 from engine.services.records import Template
 from engine.services.remote_events import RemoteEventRelay
+from engine.services.request_log import RequestLogWriter
 from engine.services.run_host import RunHost, worker_name
 from engine.services.run_recorder import RunRecorder
 from engine.services.skills import SkillService
@@ -57,16 +61,24 @@ from graph.context import Services
 from graph.forwarded import TrustedProxyList
 from graph.schema import build_schema
 from rest_compat.app import install_rest
+from rest_compat.operability import Operability, install_operability
+from rest_compat.request_log import RequestObserver
+from storage.analytics_stores import MongoRunStats
 from storage.bootstrap import Database, connect
 from storage.crypto import SecretBox, load_or_create_key
+from storage.data_dir import DataDirError, check_writable, hold_server_lock
 from storage.execution_stores import (
     MongoEventStore,
     MongoExecutionStore,
     MongoRunLookup,
     migrate_event_log,
 )
+from storage.health import database_reachable
 from storage.human_input_stores import MongoHumanInputBroker
 from storage.keys import load_or_create_secret
+from storage.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from storage.metrics import PrometheusMetrics
+from storage.request_log_stores import MongoRequestLogStore
 from storage.secret_stores import (
     ConnectorGateway,
     GridFSUploadStore,
@@ -116,6 +128,15 @@ class Settings(BaseSettings):
     """Log every HTTP request at INFO (uvicorn's access log)."""
     run_in_server: bool = True
     """Run executions in the API process; false leaves them to `agentloom worker`s."""
+    # -- operability (issue 15)
+    request_log: bool = True
+    """Keep the request log (one record per request or session; analytics reads it)."""
+    request_log_days: float = 7.0
+    """How long request log records are kept (a TTL index)."""
+    metrics_token: str | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <token>`."""
+    log_format: LogFormat = "text"
+    """`json`: one JSON object per log line (time, level, logger, message, request id...)."""
 
     @property
     def production(self) -> bool:
@@ -143,6 +164,10 @@ class Runtime:
     services: Services
     host: RunHost
     relay: RemoteEventRelay
+    metrics: PrometheusMetrics
+    request_log_store: MongoRequestLogStore
+    request_log: RequestLogWriter | None
+    """None when AGENTLOOM_REQUEST_LOG=false."""
 
 
 def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -159,8 +184,20 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
     executions_store = MongoExecutionStore()
     events_store = MongoEventStore(writer=worker)
     broadcaster = Broadcaster()
+    # -- issue 15: metrics, the request log, prices
+    metrics = PrometheusMetrics()
+    request_log_store = MongoRequestLogStore()
+    request_log = RequestLogWriter(request_log_store) if settings.request_log else None
+    metrics.watch(
+        subscribers=lambda: sum(map(broadcaster.subscriber_count, broadcaster.watched())),
+        request_log=request_log,
+    )
+    try:
+        prices = load_price_table(os.environ if environ is None else environ)
+    except PriceError as exc:
+        raise SystemExit(f"agentloom: {exc}") from None
     recorder = RunRecorder(
-        events=events_store, executions=executions_store, broadcaster=broadcaster
+        events=events_store, executions=executions_store, broadcaster=broadcaster, metrics=metrics
     )
     human_broker = MongoHumanInputBroker()
     box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
@@ -179,6 +216,7 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
             credentials=credentials,
             data_sources=DataSourceRunQuerier(data_sources),
             environ=dict(os.environ if environ is None else environ),
+            prices=prices,
         )
     )
     host = RunHost(
@@ -243,8 +281,16 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
             lookup=run_lookup,
             files=uploads,
         ),
+        analytics=AnalyticsService(requests=request_log_store, runs=MongoRunStats()),
     )
-    return Runtime(services=services, host=host, relay=relay)
+    return Runtime(
+        services=services,
+        host=host,
+        relay=relay,
+        metrics=metrics,
+        request_log_store=request_log_store,
+        request_log=request_log,
+    )
 
 
 async def seed_builtin_templates() -> None:
@@ -322,6 +368,7 @@ def create_app(
         try:
             await migrate_event_log()
             await seed_builtin_templates()
+            await runtime.request_log_store.ensure_indexes(retention_days=settings.request_log_days)
             host = runtime.host
             await host.recover()
             # Runs live in this task group, not in the request that started them.
@@ -330,6 +377,8 @@ def create_app(
                 runs.start_soon(host.sweep_forever)
                 runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
+                if runtime.request_log is not None:
+                    runs.start_soon(runtime.request_log.run_forever)
                 yield
                 host.bind(None)
                 runs.cancel_scope.cancel()
@@ -337,8 +386,10 @@ def create_app(
             await database.close()
 
     graphql_app = ExplorerGraphQLApp(schema, services, graphql_ide="graphiql")
+    observer = RequestObserver(writer=runtime.request_log, metrics=runtime.metrics)
     app = AgentloomAPI(
-        graphql_websocket=graphql_app,
+        # GraphQL WebSockets skip the middleware stack: observed here instead (issue 15).
+        graphql_websocket=observer.wrap(graphql_app, path_template="/graphql"),
         title="agentloom",
         version=VERSION,
         description="GraphQL-first server for low-code AI agent workflows. "
@@ -355,6 +406,24 @@ def create_app(
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
     install_rest(app)
     install_explorers(app)
+
+    async def readiness() -> dict[str, bool]:
+        database: Database | None = getattr(app.state, "database", None)
+        return {
+            "database": await database_reachable(database.client if database else None),
+            "runs": runtime.host.accepting or not settings.run_in_server,
+        }
+
+    install_operability(
+        app,
+        Operability(
+            observer=observer,
+            checks=readiness,
+            exposition=runtime.metrics.scrape,
+            metrics_content_type=METRICS_CONTENT_TYPE,
+            metrics_token=settings.metrics_token,
+        ),
+    )
     return app
 
 
@@ -399,24 +468,32 @@ def export_schema() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="agentloom", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"agentloom {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the API server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8037)
-    serve.add_argument("--data-dir", type=Path, default=None)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    serve.add_argument("--port", type=int, default=8037, help="port to listen on (%(default)s)")
+    data_dir_help = "embedded database files and generated secrets (AGENTLOOM_DATA_DIR, ./data)"
+    serve.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
     worker = commands.add_parser("worker", help="run pending executions from a shared MongoDB")
-    worker.add_argument("--data-dir", type=Path, default=None)
+    worker.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
     commands.add_parser("export-schema", help="print the GraphQL SDL")
     args = parser.parse_args(argv)
 
     if args.command == "export-schema":
         sys.stdout.write(export_schema())
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
     settings = Settings(**overrides)
+    configure_logging(settings.log_format)
+    try:  # one clear line, not a traceback, for a data directory that cannot be used
+        check_writable(settings.data_dir)
+        if args.command == "serve" and not settings.mongodb_uri:
+            server_lock = hold_server_lock(settings.data_dir)  # noqa: F841 - held while we run
+    except DataDirError as exc:
+        raise SystemExit(f"agentloom: {exc}") from None
     tune_gc()
     if args.command == "worker":
         anyio.run(run_worker, settings)
@@ -434,6 +511,8 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=False,
         # A log line per request costs more than a small request itself: off unless asked.
         access_log=settings.access_log,
+        # Our handlers (text or JSON, engine/log_format.py) format uvicorn's lines too.
+        log_config=None,
         # Subscription messages are small JSON sent to many sockets: compressing each one
         # per subscriber cost more CPU than the bandwidth it saved (make bench).
         ws_per_message_deflate=False,

@@ -52,7 +52,8 @@ class RunStarted:
 @dataclass(frozen=True, kw_only=True)
 class RunFinished:
     output: Any
-    usage: dict[str, int]
+    usage: dict[str, Any]
+    """Tokens, estimated cost and the per-model breakdown (see `engine.usage`)."""
     execution_time_ms: int
     node_id: str | None = None
     kind: Literal["run_finished"] = "run_finished"
@@ -65,6 +66,8 @@ class RunFailed:
     """The exception class name, recorded at the run boundary."""
     execution_time_ms: int
     node_id: str | None = None
+    usage: dict[str, Any] | None = None
+    """What the run's LLM calls used before it failed (absent when nothing ran)."""
     kind: Literal["run_failed"] = "run_failed"
 
 
@@ -92,6 +95,8 @@ class NodeFinished:
     output: Any
     duration_ms: int
     iteration: int | None = None
+    usage: dict[str, Any] | None = None
+    """An LLM node's usage and estimated cost (absent for nodes that made no LLM call)."""
     kind: Literal["node_finished"] = "node_finished"
 
 
@@ -233,7 +238,7 @@ def event_data(event: RunEvent) -> dict[str, Any]:
         f.name: getattr(event, f.name)
         for f in dataclasses.fields(event)
         if f.name not in ("kind", "node_id")
-        and not (f.name == "iteration" and getattr(event, f.name) is None)
+        and not (f.name in ("iteration", "usage") and getattr(event, f.name) is None)
     }
 
 

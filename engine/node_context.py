@@ -11,8 +11,8 @@ from engine.graph_model import Node, WorkflowGraph
 from engine.run_errors import NodeConfigInvalid
 from engine.run_types import RunRequest, RunServices
 from engine.templates import render, render_value
-
-USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+from engine.usage import UNKNOWN, UsageTally
+from engine.usage import USAGE_KEYS as USAGE_KEYS  # re-exported: engine.agent reads it here
 
 
 @dataclass(kw_only=True)
@@ -36,6 +36,9 @@ class RunState:
     emit: Callable[[RunEvent], Awaitable[None]]
     usage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USAGE_KEYS, 0))
     node_usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    tally: UsageTally = field(default_factory=UsageTally)
+    """The run's usage by provider and model (priced into its `usage` report)."""
+    node_tallies: dict[str, UsageTally] = field(default_factory=dict)
 
     @property
     def execution_id(self) -> str:
@@ -45,13 +48,26 @@ class RunState:
     def owner_id(self) -> str:
         return self.request.owner_id
 
-    def add_usage(self, node_id: str, usage: Mapping[str, int]) -> None:
-        """Add token usage to the node's and the run's totals."""
+    def add_usage(
+        self, node_id: str, usage: Mapping[str, int], *, provider: str = UNKNOWN, model: str = UNKNOWN
+    ) -> None:
+        """Add token usage to the node's and the run's totals (by provider and model too)."""
         per_node = self.node_usage.setdefault(node_id, dict.fromkeys(USAGE_KEYS, 0))
         for key in USAGE_KEYS:
             amount = int(usage.get(key) or 0)
             per_node[key] += amount
             self.usage[key] += amount
+        self.tally.add(usage, provider=provider, model=model)
+        self.node_tallies.setdefault(node_id, UsageTally()).add(
+            usage, provider=provider, model=model
+        )
+
+    def usage_report(self) -> dict[str, Any]:
+        """The run's `usage`: totals, estimated cost and the per-model breakdown."""
+        return self.tally.report(self.services.prices)
+
+    def node_usage_reports(self) -> dict[str, dict[str, Any]]:
+        return {node: tally.report(self.services.prices) for node, tally in self.node_tallies.items()}
 
 
 BodyRunner = Callable[[Mapping[str, Any], Any, int], Awaitable[Any]]
@@ -71,6 +87,8 @@ class NodeContext:
     iteration: int | None = None
     run_body: BodyRunner | None = None
     """Set for loop nodes: runs the loop's body once."""
+    tally: UsageTally = field(default_factory=UsageTally)
+    """This node execution's LLM usage (its `node_finished` event reports it)."""
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -102,6 +120,11 @@ class NodeContext:
 
     async def emit(self, event: RunEvent) -> None:
         await self.run.emit(event)
+
+    def add_usage(self, usage: Mapping[str, int], *, provider: str, model: str) -> None:
+        """Count one LLM call of this node: in its own report and the run's."""
+        self.tally.add(usage, provider=provider, model=model)
+        self.run.add_usage(self.node.id, usage, provider=provider, model=model)
 
     async def log(self, level: LogLevel, message: str, *, duration_ms: int | None = None) -> None:
         await self.run.emit(

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from engine.knowledge.ports import KnowledgeSearcher
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
+from engine.pricing import BUILTIN, PriceTable
 from engine.tools.catalog import ToolSpec
 
 
@@ -43,6 +44,8 @@ class RunServices:
     """V8 heap limit of a code node."""
     retry_base_delay_s: float = 0.5
     """First backoff delay of LLM/HTTP retries; doubles per attempt."""
+    prices: PriceTable = BUILTIN
+    """Prices the estimated cost in a run's `usage` (see `engine.pricing`)."""
 
 
 @dataclass(kw_only=True)
@@ -70,8 +73,8 @@ class RunResult:
     output: Any = None
     error: str | None = None
     error_type: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    """Token usage summed over the run: prompt_tokens, completion_tokens, total_tokens."""
-    node_usage: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Token usage per node id."""
+    usage: dict[str, Any] = field(default_factory=dict)
+    """Token usage summed over the run, with its estimated cost (see `engine.usage`)."""
+    node_usage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Token usage per node id (the same shape)."""
     execution_time_ms: int = 0

@@ -119,11 +119,12 @@ class WorkflowRunner:
         run_scope = anyio.CancelScope()
         self._active[request.execution_id] = run_scope
         state: RunState | None = None
+        started: list[RunState] = []  # the state even when the run fails: its usage counts
         try:
             await emit(RunStarted(input=request.input_data, node_count=len(request.nodes)))
             with run_scope:
                 with anyio.move_on_after(request.run_timeout_s) as timeout_scope:
-                    state, output = await self._execute(request, emit)
+                    state, output = await self._execute(request, emit, started)
                 if timeout_scope.cancelled_caught:
                     raise RunTimedOut(
                         f"the run exceeded its time limit of {request.run_timeout_s}s"
@@ -134,14 +135,13 @@ class WorkflowRunner:
                 return RunResult(status="cancelled", execution_time_ms=elapsed)
             assert state is not None
             elapsed = _ms_since(start)
-            await emit(
-                RunFinished(output=output, usage=dict(state.usage), execution_time_ms=elapsed)
-            )
+            usage = state.usage_report()
+            await emit(RunFinished(output=output, usage=usage, execution_time_ms=elapsed))
             return RunResult(
                 status="completed",
                 output=output,
-                usage=dict(state.usage),
-                node_usage=state.node_usage,
+                usage=usage,
+                node_usage=state.node_usage_reports(),
                 execution_time_ms=elapsed,
             )
         except anyio.get_cancelled_exc_class():
@@ -153,26 +153,31 @@ class WorkflowRunner:
             error_type = exc.error_type if isinstance(exc, NodeFailed) else type(exc).__name__
             message = exc.message if isinstance(exc, AgentloomError) else str(exc) or error_type
             elapsed = _ms_since(start)
+            state = state or (started[0] if started else None)
+            spent = state.usage_report() if state and state.tally else None
             await emit(
                 RunFailed(
                     error=message,
                     error_type=error_type,
                     execution_time_ms=elapsed,
                     node_id=exc.node_id if isinstance(exc, NodeFailed) else None,
+                    usage=spent,
                 )
             )
             return RunResult(
                 status="failed",
                 error=message,
                 error_type=error_type,
-                usage=dict(state.usage) if state else {},
-                node_usage=state.node_usage if state else {},
+                usage=spent or {},
+                node_usage=state.node_usage_reports() if state else {},
                 execution_time_ms=elapsed,
             )
         finally:
             self._active.pop(request.execution_id, None)
 
-    async def _execute(self, request: RunRequest, emit: Any) -> tuple[RunState, Any]:
+    async def _execute(
+        self, request: RunRequest, emit: Any, started: list[RunState]
+    ) -> tuple[RunState, Any]:
         graph = parse_graph(request.nodes, request.edges)
         report = validate_graph(graph)
         if not report.valid:
@@ -183,6 +188,7 @@ class WorkflowRunner:
         state = RunState(
             request=request, services=self.services, graph=graph, bodies=bodies, emit=emit
         )
+        started.append(state)
         in_body = set().union(*bodies.values()) if bodies else set()
         members = {node.id for node in graph.nodes} - in_body
         input_layer = {**request.input_data, "input": request.input_data}
@@ -380,6 +386,7 @@ class WorkflowRunner:
                 output=result.output,
                 duration_ms=duration,
                 iteration=scope.iteration,
+                usage=context.tally.report(state.services.prices) if context.tally else None,
             )
         )
         return result, False

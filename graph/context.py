@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.diagnostics import note_caller
 from engine.errors import Forbidden, NotFound, Unauthenticated
 from engine.services.accounts import AccountService
 from engine.services.agent_runs import AgentRunService
+from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
 from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceService
@@ -38,6 +40,7 @@ class Services:
     skills: SkillService
     traces: TraceService
     agent_runs: AgentRunService
+    analytics: AnalyticsService
 
 
 @dataclass(kw_only=True)
@@ -99,6 +102,7 @@ class Context:
                 key = self.api_key_value()
             if key:
                 self._viewer = await self._api_key_viewer(key)
+                note_caller(self._viewer.user_id, self._viewer.api_key_id)  # the request log's
                 return self._viewer
             if not token:
                 raise Unauthenticated("Not authenticated")
@@ -109,6 +113,7 @@ class Context:
             if not await self.services.accounts.exists(claims.subject):
                 raise Unauthenticated("Could not validate credentials")
             self._viewer = Viewer(user_id=claims.subject, role=claims.role)
+            note_caller(claims.subject)  # the request log's user (engine.diagnostics)
         return self._viewer
 
     async def user_id(self) -> str:

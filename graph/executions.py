@@ -13,6 +13,13 @@ from engine.errors import NotFound
 from engine.events import ExecutionEvent
 from engine.services.logs import summarize
 from engine.services.records import Execution, ExecutionQuery, LogEntry, LogQuery
+from graph.analytics import (  # issue 15: usage and cost fields
+    COST_DESCRIPTION,
+    USAGE_BY_MODEL_DESCRIPTION,
+    ModelUsage,
+    execution_cost,
+    execution_usage_by_model,
+)
 from graph.context import Context
 from graph.shared_results import SharedList, SharedRoot, shared_view
 from graph.workflows import WorkflowType
@@ -44,6 +51,11 @@ class ExecutionType:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # -- issue 15: estimated cost and per-model usage, resolved from `usage` (graph/analytics.py)
+    cost: float | None = strawberry.field(resolver=execution_cost, description=COST_DESCRIPTION)
+    usage_by_model: list[ModelUsage] = strawberry.field(
+        resolver=execution_usage_by_model, description=USAGE_BY_MODEL_DESCRIPTION
+    )
 
     @strawberry.field(description="The workflow this run came from (null once deleted).")
     async def workflow(self, info: Info) -> WorkflowType | None:

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery
 from graph.agent_runs import AgentRunMutationRoot
+from graph.analytics import AnalyticsQueryRoot
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot
 from graph.errors import annotate
 from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
@@ -44,6 +45,7 @@ QUERY_ROOTS: tuple[type, ...] = (
     SkillQueryRoot,
     TraceQueryRoot,
     HumanInputQueryRoot,
+    AnalyticsQueryRoot,
 )
 MUTATION_ROOTS: tuple[type, ...] = (
     AccountMutation,

@@ -69,9 +69,10 @@ async def run(ctx: NodeContext) -> NodeResult:
             config, guard=services.outbound_guard, timeout_s=services.llm_timeout_s
         ) as client,
     ):
+        model = model_of(ctx, config.provider)
         result = await run_agent(
             client,
-            model=model_of(ctx, config.provider),
+            model=model,
             messages=messages_of(ctx),
             tools=tools,
             tool_context=ToolContext(
@@ -87,7 +88,7 @@ async def run(ctx: NodeContext) -> NodeResult:
             timeout_s=services.llm_timeout_s,
             **sampling(ctx),
         )
-    ctx.run.add_usage(ctx.node_id, result.usage)
+    ctx.add_usage(result.usage, provider=config.provider, model=model)
     if result.stopped_by_step_limit:
         await ctx.log("warn", f"agent stopped at its step limit ({result.steps})")
     return NodeResult(

@@ -46,7 +46,7 @@ async def run(ctx: NodeContext) -> NodeResult:
                 on_token=on_token,
                 **sampling(ctx),
             )
-        ctx.run.add_usage(ctx.node_id, result.usage)
+        ctx.add_usage(result.usage, provider=config.provider, model=model)
         return result.text
 
     async def on_retry(retry: int, exc: BaseException) -> None:

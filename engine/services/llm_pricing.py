@@ -18,26 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-PRICES_PER_MILLION: Mapping[str, tuple[float, float]] = {
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4-turbo": (10.00, 30.00),
-    "gpt-3.5-turbo": (0.50, 1.50),
-    "o1": (15.00, 60.00),
-    "o3-mini": (1.10, 4.40),
-    "o4-mini": (1.10, 4.40),
-    "deepseek-chat": (0.27, 1.10),
-    "deepseek-reasoner": (0.55, 2.19),
-    "claude-3-5-sonnet": (3.00, 15.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-    "gemini-2.0-flash": (0.10, 0.40),
-    "gemini-1.5-pro": (1.25, 5.00),
-}
-"""(input, output) US dollars per 1M tokens."""
-FREE_PROVIDERS = frozenset({"ollama"})
+from engine.pricing import BUILTIN_PRICES, FREE_PROVIDERS
+
+# The one price table (also used for run costs) lives in engine.pricing.
+PRICES_PER_MILLION: Mapping[str, tuple[float, float]] = BUILTIN_PRICES
 UNKNOWN_COST = "unknown"
 
 

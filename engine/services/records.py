@@ -115,7 +115,8 @@ class Execution:
     task_id: str = field(default_factory=new_id)
     nodes: list[JSONDict] = field(default_factory=list)
     edges: list[JSONDict] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: JSONDict = field(default_factory=dict)
+    """Tokens, estimated cost (USD) and the per-model breakdown (see `engine.usage`)."""
     execution_time: int | None = None
     thread_id: str | None = None
     run_id: str | None = None

@@ -28,6 +28,7 @@ from engine.events import (
 )
 from engine.run_types import RunRequest
 from engine.runner import WorkflowRunner
+from engine.services import lifecycle_log
 from engine.services.broadcast import Broadcaster
 from engine.services.records import Execution
 from engine.services.run_recorder import RunRecorder
@@ -194,10 +195,12 @@ class RunHost:
             run_timeout_s=self._run_timeout_s,
             node_timeout_s=self._node_timeout_s,
         )
+        lifecycle_log.run_started(execution)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._keep_lease, execution.id)
-            await self._runner.run(request)
+            result = await self._runner.run(request)
             tg.cancel_scope.cancel()
+        lifecycle_log.run_ended(execution, result)
 
     async def _keep_lease(self, execution_id: str) -> None:
         while True:

@@ -31,6 +31,7 @@ from typing import Any
 import anyio
 
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
+from engine.metrics import NO_METRICS, RunMetrics
 from engine.services.broadcast import Broadcaster
 from engine.services.stores import EventStore, ExecutionStore
 
@@ -54,6 +55,8 @@ def final_fields(event: ExecutionEvent) -> dict[str, Any]:
         fields["usage"] = data.get("usage") or {}
     elif event.type == "run_failed":
         fields.update(status="failed", error=data.get("error"))
+        if data.get("usage"):
+            fields["usage"] = data["usage"]  # tokens spent before the failure cost too
     else:
         fields.update(status="cancelled", error=data.get("reason") or "cancelled")
     return fields
@@ -89,12 +92,14 @@ class RunRecorder:
         broadcaster: Broadcaster,
         status_interval_s: float = 0.25,
         retry_for_s: float = 30.0,
+        metrics: RunMetrics = NO_METRICS,
     ) -> None:
         self._events = events
         self._executions = executions
         self._broadcaster = broadcaster
         self._status_interval_s = status_interval_s
         self._retry_for_s = retry_for_s
+        self._metrics = metrics
         self._runs: dict[str, _RunLog] = {}
 
     # -- queries ---------------------------------------------------------------------------
@@ -167,6 +172,7 @@ class RunRecorder:
                 await self._write(run, batch)
                 # Removed only once stored: a cancelled write is retried with the same seqs.
                 del run.pending[: len(batch)]
+                self._metrics.events_stored(batch)
                 self._broadcaster.publish(run.execution_id, batch)
                 if batch[-1].type not in TERMINAL_EVENT_TYPES:
                     await self._maybe_write_status(run)

@@ -25,7 +25,8 @@ class ExecutionDocument(Document):
     progress: int = 0
     current_node: str | None = None
     task_id: str = Field(default_factory=new_id)
-    usage: dict[str, int] = Field(default_factory=dict)
+    usage: dict[str, Any] = Field(default_factory=dict)
+    """Tokens, estimated cost and `by_model` (see `engine.usage`)."""
     execution_time: int | None = None
     """Milliseconds from start to the terminal state, as seed 000 shows."""
     thread_id: str | None = None

@@ -1,0 +1,74 @@
+"""Log output for operators: plain text, or one JSON object per line.
+
+`AGENTLOOM_LOG_FORMAT=json` makes every line an object a log shipper can
+index without parsing:
+
+    {"time": "2025-01-01T12:00:00.123Z", "level": "INFO", "logger": "agentloom.runs",
+     "message": "run ended id=...", "request_id": "...", "execution_id": "...",
+     "status": "completed", "duration_ms": 1234}
+
+`request_id` and `execution_id` come from the contextvars of
+`engine.diagnostics` (whichever is known where the line is logged); a few
+well-known `extra` fields are passed through; an exception adds `exception`
+(its formatted traceback). Nothing else of the record is copied: messages are
+what the code chose to log, never request bodies or headers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Literal
+
+from engine.diagnostics import current_execution_id, current_request
+
+LogFormat = Literal["text", "json"]
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+EXTRA_FIELDS = ("execution_id", "workflow_id", "status", "duration_ms", "protocol", "path")
+"""`extra=` attributes copied into a JSON line when a caller sets them."""
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record (see the module doc)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request = current_request()
+        if request is not None:
+            line["request_id"] = request.request_id
+        execution_id = current_execution_id()
+        if execution_id is not None:
+            line["execution_id"] = execution_id
+        for name in EXTRA_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        # default=str: a message argument that is not JSON (a path, an enum) still logs.
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO) -> None:
+    """Send every logger (uvicorn's too, when it is told not to configure its own) to stderr
+    in `log_format`; replaces whatever handlers the root logger had."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,10 +1,11 @@
 """The explorers' browser files, found on disk and served from `/static/...`.
 
-Where each comes from (nothing is fetched from a CDN, at install time or at run time):
+Where each comes from (installed from the package registries; a browser loads nothing
+from a CDN):
 
 - Swagger UI and ReDoc: the `fastapi-offline` Python package ships their bundles, so
   `pip install` is enough for `/docs` and `/redoc`.
-- GraphiQL (3.9, the last line with a UMD build that runs without a bundler) and the
+- GraphiQL 3.9 (its UMD build runs without a bundler; GraphiQL 5 is ESM-only) and the
   React 18 UMD builds it needs: npm packages pinned in `explorers/web/package-lock.json`,
   put in place by `make install` (`npm ci` in `explorers/web`). No Python package ships a
   maintained GraphiQL; when these files are missing `/graphql` says how to install them.

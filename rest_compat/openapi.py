@@ -40,9 +40,17 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     },
 }
 PUBLIC: frozenset[str] = frozenset(
-    {"POST /api/v1/auth/register", "POST /api/v1/auth/login", "GET /info", "GET /api/tools"}
+    {"POST /api/v1/auth/register", "POST /api/v1/auth/login", "GET /api/tools"}
 )
-"""Operations that answer without credentials (`security: []`)."""
+"""Operations under the authenticated prefixes that answer without credentials."""
+AUTHENTICATED = ("/api/", "/ag-ui")
+"""Everything else (`/info`, `/healthz`, `/readyz`, `/metrics`) is public by nature."""
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether an operation answers without credentials (`security: []`)."""
+    return f"{method.upper()} {path}" in PUBLIC or not path.startswith(AUTHENTICATED)
+
 
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BAD_REQUEST", "The request could not be read (e.g. a malformed upload)."),
@@ -174,7 +182,7 @@ def statuses_for(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     for pattern, statuses in RULES:
         if pattern.search(key):
             found |= statuses
-    if key not in PUBLIC:
+    if not is_public(method, path):
         found.add(401)
     if (
         operation.get("parameters")
@@ -203,7 +211,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
             operation = item.get(method)
             if operation is None:
                 continue
-            if f"{method.upper()} {path}" in PUBLIC:
+            if is_public(method, path):
                 operation["security"] = []
             responses = operation.setdefault("responses", {})
             for status in statuses_for(method, path, operation):

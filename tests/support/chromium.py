@@ -82,6 +82,12 @@ class Page:
             raise BrowserError(f"navigating to {url}: {answer['errorText']}")
         self.browser.pump_until(lambda: self.loaded, timeout, f"the load event of {url}")
 
+    def follow(self, selector: str, timeout: float = 20.0) -> None:
+        """Click a link and wait for the page it leads to (its load event)."""
+        self.loaded = False
+        self.click(selector)
+        self.browser.pump_until(lambda: self.loaded, timeout, f"the page {selector} leads to")
+
     def evaluate(self, expression: str, *, timeout: float = 20.0) -> Any:
         """The value of `expression` (promises awaited), or BrowserError on a JS exception."""
         answer = self.send(

@@ -20,15 +20,14 @@
   // pane, which is where the server reads `Authorization` on a socket.
   var fetcher = GraphiQL.createFetcher(config);
 
+  // Kept free of argument lists so it stays true while the schema evolves.
   var defaultQuery = [
-    "# agentloom GraphQL. Sign in, then put the token in the Headers pane below:",
+    "# agentloom GraphQL. Sign in with the `login` mutation (see Docs), then put the",
+    "# token in the Headers pane below (an acl_ API key works too):",
     "#",
-    '#   mutation { login(username: "ada", password: "password123") { accessToken } }',
+    '#   {"Authorization": "Bearer <accessToken>"}',
     "#",
-    '#   {"Authorization": "Bearer <accessToken>"}   (an acl_ API key works too)',
-    "#",
-    "# Subscriptions run over WebSocket with the same headers, e.g.",
-    '#   subscription { executionEvents(executionId: "<id>", afterSeq: 0) { seq type nodeId data } }',
+    "# Subscriptions (executionEvents) run over WebSocket with the same headers.",
     "",
     "query Me {",
     "  me { id username }",

@@ -59,15 +59,13 @@ class MongoRequestLogStore:
     """`RequestLogStore` over the `request_log` collection of `database`."""
 
     def __init__(self, database: AsyncDatabase[dict[str, Any]] | None = None) -> None:
-        self._database = database
-
-    def bind(self, database: AsyncDatabase[dict[str, Any]]) -> None:
-        """Use `database` (the store is built before the connection exists)."""
+        # None: the database Beanie was initialised with, once the app has connected.
         self._database = database
 
     def _collection(self) -> AsyncCollection[dict[str, Any]]:
-        # Unbound: the database Beanie was initialised with (the app's own).
-        database = self._database or ExecutionDocument.get_pymongo_collection().database
+        database = self._database
+        if database is None:
+            database = ExecutionDocument.get_pymongo_collection().database
         return database[COLLECTION]
 
     async def ensure_indexes(self, *, retention_days: float) -> None:

@@ -56,6 +56,30 @@ SURFACES: tuple[tuple[str, str], ...] = (
 )
 
 
+# The browser itself refuses anything but this server: a vendor file that starts loading
+# from a CDN after an upgrade is blocked (and reported) rather than quietly used.
+# Inline script and style: FastAPI's Swagger page and the libraries' own styles use them.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+)
+
+
+def _local_only(response: HTMLResponse) -> HTMLResponse:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
+
+
 def _root(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
@@ -71,8 +95,9 @@ def graphiql_page(request: Request, files: dict[str, Asset] = GRAPHIQL) -> HTMLR
     absent = missing(files)
     if absent:
         items = "".join(f"<li><code>{escape(str(path))}</code></li>" for path in absent)
-        return HTMLResponse(
-            f"""<!doctype html>
+        return _local_only(
+            HTMLResponse(
+                f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>GraphiQL is not installed</title>
 <link rel="icon" href="{favicon}"></head>
 <body><h1>GraphiQL's files are not installed</h1>
@@ -82,7 +107,8 @@ only the in-browser IDE is missing. Install its files from the project's own loc
 <pre>make install        # or: cd explorers/web &amp;&amp; npm ci</pre>
 <p>Missing:</p><ul>{items}</ul>
 <p><a href="{root}/">Home</a></p></body></html>""",
-            status_code=503,
+                status_code=503,
+            )
         )
     css = _asset(request, "graphiql/graphiql.min.css")
     scripts = "\n".join(
@@ -94,8 +120,9 @@ only the in-browser IDE is missing. Install its files from the project's own loc
             "agentloom/graphiql.js",
         )
     )
-    return HTMLResponse(
-        f"""<!doctype html>
+    return _local_only(
+        HTMLResponse(
+            f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -109,6 +136,7 @@ only the in-browser IDE is missing. Install its files from the project's own loc
 {scripts}
 </body>
 </html>"""
+        )
     )
 
 
@@ -116,24 +144,28 @@ def swagger_page(app: FastAPI, request: Request) -> HTMLResponse:
     parameters = dict(app.swagger_ui_parameters or {})
     # Swagger UI's default validator badge is an image from validator.swagger.io.
     parameters.setdefault("validatorUrl", None)
-    return get_swagger_ui_html(
-        openapi_url=_root(request) + str(app.openapi_url),
-        title=f"{app.title} - Swagger UI",
-        swagger_js_url=_asset(request, "swagger-ui/swagger-ui-bundle.js"),
-        swagger_css_url=_asset(request, "swagger-ui/swagger-ui.css"),
-        swagger_favicon_url=_asset(request, "agentloom/favicon.svg"),
-        oauth2_redirect_url=None,
-        swagger_ui_parameters=parameters,
+    return _local_only(
+        get_swagger_ui_html(
+            openapi_url=_root(request) + str(app.openapi_url),
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=_asset(request, "swagger-ui/swagger-ui-bundle.js"),
+            swagger_css_url=_asset(request, "swagger-ui/swagger-ui.css"),
+            swagger_favicon_url=_asset(request, "agentloom/favicon.svg"),
+            oauth2_redirect_url=None,
+            swagger_ui_parameters=parameters,
+        )
     )
 
 
 def redoc_page(app: FastAPI, request: Request) -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url=_root(request) + str(app.openapi_url),
-        title=f"{app.title} - ReDoc",
-        redoc_js_url=_asset(request, "redoc/redoc.standalone.js"),
-        redoc_favicon_url=_asset(request, "agentloom/favicon.svg"),
-        with_google_fonts=False,
+    return _local_only(
+        get_redoc_html(
+            openapi_url=_root(request) + str(app.openapi_url),
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=_asset(request, "redoc/redoc.standalone.js"),
+            redoc_favicon_url=_asset(request, "agentloom/favicon.svg"),
+            with_google_fonts=False,
+        )
     )
 
 
@@ -145,8 +177,9 @@ def home_page(app: FastAPI, request: Request) -> HTMLResponse:
     )
     surfaces = "".join(f"<dt>{name}</dt><dd>{what}</dd>" for name, what in SURFACES)
     title = escape(app.title)
-    return HTMLResponse(
-        f"""<!doctype html>
+    return _local_only(
+        HTMLResponse(
+            f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -169,4 +202,5 @@ dt {{ font-weight: 600; margin-top: .75rem; }}
 <dl>{surfaces}</dl>
 </body>
 </html>"""
+        )
     )

@@ -74,6 +74,24 @@ def test_the_browser_cannot_reach_anything_else(page: Page, server: LiveServer) 
     assert page.evaluate("fetch('/openapi.json').then(r => r.status)") == 200
 
 
+@pytest.mark.parametrize("path", ["/graphql", "/docs", "/redoc"])
+def test_the_pages_refuse_other_origins(page: Page, server: LiveServer, path: str) -> None:
+    # Our Content-Security-Policy, enforced by the browser: even were the network open, a
+    # vendor file that started loading from a CDN would be blocked, and reported.
+    page.goto(server.base_url + path)
+    violation = page.evaluate(
+        """new Promise(resolve => {
+          document.addEventListener('securitypolicyviolation',
+            e => resolve(e.blockedURI + ' ' + e.effectiveDirective), {once: true});
+          new Image().src = 'https://cdn.example.com/logo.svg';
+        })"""
+    )
+    assert violation == "https://cdn.example.com/logo.svg img-src"
+    # Refused before it was sent (the DevTools log still lists the attempt).
+    page.browser.pump_until(lambda: bool(page.blocked), 10, "the blocked request's record")
+    assert page.blocked == {"https://cdn.example.com/logo.svg": "csp"}
+
+
 def test_home_page_renders_its_links(page: Page, server: LiveServer) -> None:
     page.goto(server.base_url + "/")
     links = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")

@@ -48,6 +48,8 @@ def page(server: LiveServer, path: str) -> str:
         r = c.get(path, headers={"Accept": "text/html"})
     assert r.status_code == 200, (path, r.status_code, r.text[:300])
     assert r.headers["content-type"].startswith("text/html")
+    policy = r.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "connect-src 'self'" in policy, path
     return r.text
 
 

@@ -48,6 +48,9 @@ class Page:
     requests: list[str] = field(default_factory=list)
     headers: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     """The request headers the page sent, by URL."""
+    blocked: dict[str, str] = field(default_factory=dict)
+    """Requests the browser refused before sending (URL: reason, e.g. `csp`)."""
+    urls: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     loaded: bool = False
 
@@ -57,10 +60,14 @@ class Page:
     def on_event(self, method: str, params: dict[str, Any]) -> None:
         if method == "Network.requestWillBeSent":
             request = params["request"]
+            self.urls[str(params["requestId"])] = str(request["url"])
             self.requests.append(str(request["url"]))
             self.headers.setdefault(str(request["url"]), []).append(dict(request["headers"]))
         elif method == "Network.webSocketCreated":
             self.requests.append(str(params["url"]))
+        elif method == "Network.loadingFailed" and params.get("blockedReason"):
+            url = self.urls.get(str(params["requestId"]), "?")
+            self.blocked[url] = str(params["blockedReason"])
         elif method == "Page.loadEventFired":
             self.loaded = True
         elif method == "Runtime.exceptionThrown":

@@ -166,8 +166,9 @@ class Page:
 
 class Browser:
     def __init__(self, binary: str) -> None:
-        self.profile = Path(tempfile.mkdtemp(prefix="agentloom-chromium-"))
-        self.log = (self.profile.parent / f"{self.profile.name}.log").open("wb")
+        self.root = Path(tempfile.mkdtemp(prefix="agentloom-chromium-"))
+        self.profile = self.root / "profile"
+        self.log = (self.root / "chromium.log").open("wb")
         started = time.monotonic()
         self.process = subprocess.Popen(
             [
@@ -202,8 +203,10 @@ class Browser:
         deadline = time.monotonic() + 30
         while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self.log.flush()
+                output = (self.root / "chromium.log").read_text(errors="replace")[-2000:]
                 self.close()
-                raise RuntimeError(f"chromium did not start; see {self.log.name}")
+                raise RuntimeError(f"chromium did not start: {output}")
             time.sleep(0.02)
         self.startup_s = time.monotonic() - started
         port, path = port_file.read_text().splitlines()[:2]
@@ -287,4 +290,4 @@ class Browser:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)

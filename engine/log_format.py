@@ -11,13 +11,15 @@ index without parsing:
 `engine.diagnostics` (whichever is known where the line is logged); a few
 well-known `extra` fields are passed through; an exception adds `exception`
 (its formatted traceback). Nothing else of the record is copied: messages are
-what the code chose to log, never request bodies or headers.
+what the code chose to log, never request bodies or headers, and secret-looking
+query parameters (`?token=`) are blanked in every line, text or JSON.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Literal
@@ -60,6 +62,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+SECRET_PARAMETER = re.compile(
+    r"([?&](?:token|access_token|api_key|apikey|key|password|secret)=)[^&\s\"']+", re.IGNORECASE
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks secret-looking query parameters (`?token=...`, which the seed WebSocket takes)
+    in every line: uvicorn's access log writes request paths with their query strings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = SECRET_PARAMETER.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO) -> None:
     """Send every logger (uvicorn's too, when it is told not to configure its own) to stderr
     in `log_format`; replaces whatever handlers the root logger had."""
@@ -67,6 +86,7 @@ def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO)
     handler.setFormatter(
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import anyio
 from fastapi import FastAPI
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -486,7 +487,12 @@ def main(argv: list[str] | None = None) -> None:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None) is not None:
         overrides["data_dir"] = args.data_dir
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:  # a bad AGENTLOOM_* value: one line naming it
+        first = exc.errors()[0]
+        name = "AGENTLOOM_" + "_".join(map(str, first["loc"])).upper()
+        raise SystemExit(f"agentloom: {name}: {first['msg']}") from None
     configure_logging(settings.log_format)
     try:  # one clear line, not a traceback, for a data directory that cannot be used
         check_writable(settings.data_dir)

@@ -13,6 +13,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from engine.pricing import BUILTIN
+from storage.request_log_stores import COLLECTION
 from tests.support.live import LiveServer
 from tests.support.openai_server import FakeOpenAIServer, _tokens
 
@@ -36,6 +37,13 @@ def database(server: LiveServer) -> Database[dict[str, Any]]:
     """The server's database, through a client of the test's own."""
     client: MongoClient[dict[str, Any]] = MongoClient(server.settings.mongodb_uri, tz_aware=True)
     return client[server.settings.database]
+
+
+def logged_request_ids(server: LiveServer, user_id: str | None) -> list[str]:
+    """The request ids the request log holds for `user_id`, as stored (one page per user
+    per written batch, see storage/request_log_stores.py)."""
+    pages = database(server)[COLLECTION].find({"user_id": user_id}).sort("last", 1)
+    return [record["id"] for page in pages for record in page["records"]]
 
 
 def node(node_id: str, node_type: str, **data: Any) -> dict[str, Any]:

@@ -9,15 +9,14 @@ import pytest
 
 from engine.pricing import BUILTIN
 from engine.services.analytics import percentile
-from storage.request_log_stores import COLLECTION
 from tests.analytics.helpers import (
     chain,
     charged,
     cost_of,
     create_workflow,
-    database,
     execute,
     llm_graph,
+    logged_request_ids,
     node,
     wait_for,
     wait_terminal_in_db,
@@ -51,9 +50,8 @@ def test_the_summary_adds_up_a_known_mix(
         ]
         assert c.get("/api/workflows").status_code == 200
     ended = [wait_terminal_in_db(llm_server, run) for run in runs]
-    db = database(llm_server)
     wait_for(
-        lambda: db[COLLECTION].count_documents({"user_id": alice["id"]}) == 9,
+        lambda: len(logged_request_ids(llm_server, alice["id"])) == 9,
         what="Alice's nine requests in the log",
     )
 

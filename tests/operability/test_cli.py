@@ -185,3 +185,12 @@ def test_a_second_server_on_the_same_data_directory_is_one_clear_line(
     assert f"the data directory {data_dir} is in use by another agentloom server" in line
     assert f"(process {first.pid})" in line
     assert first.poll() is None  # the first one is untouched
+
+
+def test_a_bad_setting_is_one_clear_line_naming_it(tmp_path: Path) -> None:
+    result = _run(
+        [AGENTLOOM, "serve", "--data-dir", str(tmp_path / "data")],
+        AGENTLOOM_REQUEST_LOG_DAYS="a week",
+    )
+    line = _one_clear_line(result)
+    assert line.startswith("agentloom: AGENTLOOM_REQUEST_LOG_DAYS: ")

@@ -63,6 +63,7 @@ from graph.forwarded import TrustedProxyList
 from graph.schema import build_schema
 from rest_compat.app import install_rest
 from rest_compat.operability import Operability, install_operability
+from rest_compat.operations import check_operations
 from rest_compat.request_log import RequestObserver
 from storage.analytics_stores import MongoRunStats
 from storage.bootstrap import Database, connect
@@ -406,6 +407,8 @@ def create_app(
     app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
     install_rest(app)
+    # Every GraphQL document a REST route runs is checked now: a typo fails the start.
+    check_operations(schema._schema)
     install_explorers(app)
 
     async def readiness() -> dict[str, bool]:

@@ -13,18 +13,21 @@ from strawberry.scalars import JSON
 from engine.services.agent_runs import AgentRun, AgentRunRequest
 from engine.services.goal_runs import GoalOptions, goal_graph
 from engine.services.human_input import HumanAnswer
+from engine.services.records import Execution
 from engine.services.workflow_json import parse_workflow_json
 from graph.context import Context
+from graph.conventions import UserError
 from graph.executions import ExecutionType
+from graph.payloads import attempt
 
 Info = strawberry.Info[Context, None]
 
 
 @strawberry.type(name="AgentRun", description="A chat client's run and how to follow it.")
 class AgentRunType:
-    execution: ExecutionType
+    execution: ExecutionType = strawberry.field(description="The run.")
     run_id: str = strawberry.field(description="The client's run id, else the execution id.")
-    thread_id: str
+    thread_id: str = strawberry.field(description="The chat thread.")
     resume_after_seq: int = strawberry.field(
         description="After answering a run named by runId: the seq of the request answered "
         "(follow `executionEvents` from there); 0 otherwise."
@@ -42,9 +45,9 @@ class AgentRunType:
 
 @strawberry.input(description="An answer to one waiting human node.")
 class HumanAnswerInput:
-    execution_id: strawberry.ID
-    node_id: str
-    response: str
+    execution_id: strawberry.ID = strawberry.field(description="The run.")
+    node_id: str = strawberry.field(description="The waiting node.")
+    response: str = strawberry.field(description="The answer.")
 
     def answer(self) -> HumanAnswer:
         return HumanAnswer(
@@ -61,18 +64,26 @@ def _messages(raw: Any) -> list[Any]:
     "a runId the caller has used already names that run; answers continue a waiting run."
 )
 class AgentRunInput:
-    run_id: str | None = None
-    thread_id: str | None = None
+    run_id: str | None = strawberry.field(default=None, description="The client's run id.")
+    thread_id: str | None = strawberry.field(default=None, description="The chat thread.")
     input: str | None = strawberry.field(
         default=None, description="The user's message: the run's `{input.input}`."
     )
     messages: JSON | None = strawberry.field(
         default=None, description="The conversation so far, kept as `{input.messages}`."
     )
-    workflow_json: str | None = None
-    workflow_id: strawberry.ID | None = None
-    file_id: str | None = None
-    answers: list[HumanAnswerInput] | None = None
+    workflow_json: str | None = strawberry.field(
+        default=None, description="An inline workflow (seed 003's JSON string)."
+    )
+    workflow_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved workflow to run."
+    )
+    file_id: str | None = strawberry.field(
+        default=None, description="An upload (`uploadFile`) the run gets as `{input.file}`."
+    )
+    answers: list[HumanAnswerInput] | None = strawberry.field(
+        default=None, description="Answers to the run's waiting human nodes."
+    )
 
     def request(self) -> AgentRunRequest:
         return AgentRunRequest(
@@ -91,17 +102,23 @@ class AgentRunInput:
     description="A goal run: a ReAct agent with the given tools and skills works on `goal`."
 )
 class GoalRunInput:
-    run_id: str | None = None
-    thread_id: str | None = None
+    run_id: str | None = strawberry.field(default=None, description="The client's run id.")
+    thread_id: str | None = strawberry.field(default=None, description="The chat thread.")
     goal: str | None = strawberry.field(default=None, description="The user's message.")
-    messages: JSON | None = None
-    file_id: str | None = None
-    answers: list[HumanAnswerInput] | None = None
+    messages: JSON | None = strawberry.field(
+        default=None, description="The conversation so far, kept as `{input.messages}`."
+    )
+    file_id: str | None = strawberry.field(default=None, description="An upload for the run.")
+    answers: list[HumanAnswerInput] | None = strawberry.field(
+        default=None, description="Answers to the run's waiting human nodes."
+    )
     tools: list[str] | None = strawberry.field(default=None, description="Tool ids.")
     skills: list[str] | None = strawberry.field(default=None, description="Skill ids.")
-    provider: str | None = None
-    model: str | None = None
-    max_steps: int | None = None
+    provider: str | None = strawberry.field(default=None, description="The LLM provider.")
+    model: str | None = strawberry.field(default=None, description="The model.")
+    max_steps: int | None = strawberry.field(
+        default=None, description="Chat completions the agent may make (default 8)."
+    )
 
     def request(self) -> AgentRunRequest:
         return AgentRunRequest(
@@ -121,13 +138,40 @@ class GoalRunInput:
         )
 
 
-async def _agent_run(info: Info, request: AgentRunRequest) -> AgentRunType:
+@strawberry.type(description="What `startAgentRun` and `startGoalRun` answer.")
+class AgentRunPayload:
+    run: AgentRunType | None = strawberry.field(description="The run, unless userErrors.")
+    user_errors: list[UserError] = strawberry.field(description="What to fix in the input.")
+
+
+@strawberry.input(description="A goal for a ReAct agent.")
+class StartGoalInput:
+    goal: str = strawberry.field(description="What to achieve.")
+    provider: str | None = strawberry.field(default=None, description="The LLM provider.")
+    model: str | None = strawberry.field(default=None, description="The model.")
+    tools: list[str] | None = strawberry.field(default=None, description="Tool ids.")
+    skills: list[str] | None = strawberry.field(default=None, description="Skill ids.")
+
+
+@strawberry.type(description="What `startGoal` answers.")
+class StartGoalPayload:
+    execution: ExecutionType | None = strawberry.field(description="The pending run.")
+    user_errors: list[UserError] = strawberry.field(description="What to fix in the input.")
+
+
+async def _agent_run(info: Info, build: Any) -> AgentRunPayload:
     owner = await info.context.user_id()
-    run = await info.context.services.agent_runs.run(
-        owner, request, may_start=info.context.check_workflow_scope
-    )
+
+    async def start() -> AgentRun:
+        return await info.context.services.agent_runs.run(
+            owner, build(), may_start=info.context.check_workflow_scope
+        )
+
+    run, errors = await attempt(start)
+    if run is None:
+        return AgentRunPayload(run=None, user_errors=errors)
     await info.context.check_execution_scope(run.execution.id)
-    return AgentRunType.of(run)
+    return AgentRunPayload(run=AgentRunType.of(run), user_errors=[])
 
 
 @strawberry.type
@@ -136,40 +180,45 @@ class AgentRunMutationRoot:
         description="Start a chat run, or find the caller's run with this runId, or answer "
         "its waiting human nodes; follow it with `executionEvents`."
     )
-    async def start_agent_run(self, info: Info, input: AgentRunInput) -> AgentRunType:
-        return await _agent_run(info, input.request())
+    async def start_agent_run(self, info: Info, input: AgentRunInput) -> AgentRunPayload:
+        return await _agent_run(info, input.request)
 
     @strawberry.mutation(
         description="`startAgentRun` for a goal: a ReAct agent with the given tools and skills."
     )
-    async def start_goal_run(self, info: Info, input: GoalRunInput) -> AgentRunType:
-        return await _agent_run(info, input.request())
+    async def start_goal_run(self, info: Info, input: GoalRunInput) -> AgentRunPayload:
+        return await _agent_run(info, input.request)
 
     @strawberry.mutation(
         description="Start a ReAct agent on a goal with the given tools and skills; "
         "follow it with `executionEvents`."
     )
-    async def start_goal(
-        self,
-        info: Info,
-        goal: str,
-        provider: str | None = None,
-        model: str | None = None,
-        tools: list[str] | None = None,
-        skills: list[str] | None = None,
-    ) -> ExecutionType:
+    async def start_goal(self, info: Info, input: StartGoalInput) -> StartGoalPayload:
         owner = await info.context.user_id()
         await info.context.check_workflow_scope(None)
         options = GoalOptions(
-            tools=list(tools or ()), skills=list(skills or ()), provider=provider, model=model
+            tools=list(input.tools or ()),
+            skills=list(input.skills or ()),
+            provider=input.provider,
+            model=input.model,
         )
-        nodes, edges = await goal_graph(info.context.services.skills, owner, options)
-        execution = await info.context.services.executions.start_graph(
-            owner,
-            nodes=nodes,
-            edges=edges,
-            input_data={"input": goal, "messages": [{"role": "user", "content": goal}]},
-            kind="goal",
-            workflow_name="goal",
+        services = info.context.services
+
+        async def start() -> Execution:
+            nodes, edges = await goal_graph(services.skills, owner, options)
+            return await services.executions.start_graph(
+                owner,
+                nodes=nodes,
+                edges=edges,
+                input_data={
+                    "input": input.goal,
+                    "messages": [{"role": "user", "content": input.goal}],
+                },
+                kind="goal",
+                workflow_name="goal",
+            )
+
+        started, errors = await attempt(start)
+        return StartGoalPayload(
+            execution=ExecutionType.of(started) if started else None, user_errors=errors
         )
-        return ExecutionType.of(execution)

@@ -21,23 +21,31 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from engine.errors import AgentloomError
-from graph.accounts import AccountMutation, AccountQuery
+from graph.accounts import AccountMutation, AccountQuery, UserType
 from graph.agent_runs import AgentRunMutationRoot
 from graph.analytics import AnalyticsQueryRoot
-from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot
+from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot, DataSourceType
 from graph.errors import annotate
-from graph.executions import ExecutionMutationRoot, ExecutionQueryRoot, ExecutionSubscriptionRoot
+from graph.executions import (
+    ExecutionMutationRoot,
+    ExecutionQueryRoot,
+    ExecutionSubscriptionRoot,
+    ExecutionType,
+)
 from graph.human_input import HumanInputMutationRoot, HumanInputQueryRoot
+from graph.nodes import NodeQueryRoot
 from graph.secrets import SecretsMutationRoot, SecretsQueryRoot
 from graph.shared_results import SharedResultExecutor
 from graph.skills import SkillMutationRoot, SkillQueryRoot
 from graph.traces import TraceQueryRoot
-from graph.workflows import WorkflowMutationRoot, WorkflowQueryRoot
+from graph.uploads import UploadMutationRoot
+from graph.workflows import TemplateType, WorkflowMutationRoot, WorkflowQueryRoot, WorkflowType
 
 log = logging.getLogger("agentloom.graphql")
 
 QUERY_ROOTS: tuple[type, ...] = (
     AccountQuery,
+    NodeQueryRoot,
     WorkflowQueryRoot,
     ExecutionQueryRoot,
     DataSourceQueryRoot,
@@ -56,6 +64,7 @@ MUTATION_ROOTS: tuple[type, ...] = (
     SkillMutationRoot,
     HumanInputMutationRoot,
     AgentRunMutationRoot,
+    UploadMutationRoot,
 )
 SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
 
@@ -96,7 +105,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     subscription: Any = (
         merge_types("Subscription", SUBSCRIPTION_ROOTS) if SUBSCRIPTION_ROOTS else None
     )
-    return AgentloomSchema(
+    schema = AgentloomSchema(
+        types=[WorkflowType, ExecutionType, TemplateType, DataSourceType, UserType],
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -110,3 +120,22 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         config=StrawberryConfig(disable_field_suggestions=production),
         execution_context_class=SharedResultExecutor,
     )
+    _describe_roots(schema)
+    return schema
+
+
+def _describe_roots(schema: strawberry.Schema) -> None:
+    """Descriptions for what strawberry builds itself: the roots, and `input` arguments."""
+    core = schema._schema
+    assert core.query_type is not None
+    core.query_type.description = "Read the caller's objects; lookups by id are null when missing."
+    if core.mutation_type is not None:
+        core.mutation_type.description = (
+            "Change things; each takes one `input` and answers a payload with `userErrors`."
+        )
+        for field in core.mutation_type.fields.values():
+            argument = field.args.get("input")
+            if argument is not None and not argument.description:
+                argument.description = "What to do (see the input type's fields)."
+    if core.subscription_type is not None:
+        core.subscription_type.description = "Follow runs live (every event once, in order)."

@@ -51,7 +51,10 @@ def context_for(services: Services, request: Request | WebSocket, response: Any 
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
-        super().__init__(schema, subscription_protocols=PROTOCOLS, **kwargs)
+        # Uploads follow the GraphQL multipart request spec (`uploadFile`).
+        super().__init__(
+            schema, subscription_protocols=PROTOCOLS, multipart_uploads_enabled=True, **kwargs
+        )
         self.services = services
 
     def encode_json(self, data: object) -> str:

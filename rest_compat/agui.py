@@ -37,7 +37,7 @@ from graph.context import Context
 from graph.view import context_for
 from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
 from rest_compat.errors import STATUS_BY_CODE, ApiError
-from rest_compat.operations import execute
+from rest_compat.operations import USER_ERRORS, execute, operation, payload
 
 router = APIRouter(tags=["AG-UI & agent tools (AgentCraftLab)"])
 VERSION = "1.0.0"
@@ -57,14 +57,46 @@ ENDPOINTS = [
 ]
 
 
-RUN_FIELDS = "runId threadId resumeAfterSeq execution { id inputData }"
-START_AGENT_RUN = f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN_FIELDS} }} }}"
-START_GOAL_RUN = f"mutation($i: GoalRunInput!) {{ startGoalRun(input: $i) {{ {RUN_FIELDS} }} }}"
-EVENTS = (
-    "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after) "
-    "{ seq type nodeId timestamp data } }"
+RUN_FIELDS = f"run {{ runId threadId resumeAfterSeq execution {{ id inputData }} }} {USER_ERRORS}"
+START_AGENT_RUN = operation(
+    f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN_FIELDS} }} }}", __name__
 )
-ANSWERED = "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, nodeId: $n) }"
+START_GOAL_RUN = operation(
+    f"mutation($i: GoalRunInput!) {{ startGoalRun(input: $i) {{ {RUN_FIELDS} }} }}", __name__
+)
+EVENTS = operation(
+    "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after) "
+    "{ seq type nodeId timestamp data } }",
+    __name__,
+)
+ANSWERED = operation(
+    "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, nodeId: $n) }", __name__
+)
+SUBMIT = operation(
+    "mutation($i: SubmitHumanInputInput!) { submitHumanInput(input: $i) "
+    f"{{ accepted {USER_ERRORS} }} }}",
+    __name__,
+)
+TOOLS = operation("{ tools { id name description category icon } }", __name__)
+SKILL_FIELDS = "id name description instructions category icon tools isBuiltin"
+SKILLS = operation(f"{{ skills {{ {SKILL_FIELDS} }} }}", __name__)
+CREATE_SKILL = operation(
+    f"mutation($i: CreateSkillInput!) {{ createSkill(input: $i) {{ skill {{ {SKILL_FIELDS} }} "
+    f"{USER_ERRORS} }} }}",
+    __name__,
+)
+UPDATE_SKILL = operation(
+    f"mutation($i: UpdateSkillInput!) {{ updateSkill(input: $i) {{ skill {{ {SKILL_FIELDS} }} "
+    f"{USER_ERRORS} }} }}",
+    __name__,
+)
+DELETE_SKILL = operation(
+    f"mutation($i: IdInput!) {{ deleteSkill(input: $i) {{ deletedId {USER_ERRORS} }} }}",
+    __name__,
+)
+TRACE_FIELDS = "runId path entries"
+LATEST_TRACE = operation(f"{{ latestTrace {{ {TRACE_FIELDS} }} }}", __name__)
+TRACE = operation(f"query($r: String!) {{ trace(runId: $r) {{ {TRACE_FIELDS} }} }}", __name__)
 
 
 def _api_error(error: AgentloomError) -> ApiError:
@@ -209,7 +241,9 @@ async def _stream(
 
     async def answered(execution_id: str, node_id: str) -> bool:
         result = await schema.execute(
-            ANSWERED, variable_values={"e": execution_id, "n": node_id}, context_value=context
+            ANSWERED.document,
+            variable_values={"e": execution_id, "n": node_id},
+            context_value=context,
         )
         return bool(result.data and result.data["humanInputAnswered"])
 
@@ -229,7 +263,7 @@ async def _stream(
         # Subscribed inside the response's task, which iterates it. The mapper rebuilds
         # its state from the whole log, so the subscription starts at 0.
         stream = await schema.subscribe(
-            EVENTS, variable_values={"id": execution_id, "after": 0}, context_value=context
+            EVENTS.document, variable_values={"id": execution_id, "after": 0}, context_value=context
         )
         if isinstance(stream, ExecutionResult):
             yield _error_frame(encoder, stream.errors[0] if stream.errors else None)
@@ -239,7 +273,8 @@ async def _stream(
                 if result.errors:
                     yield _error_frame(encoder, result.errors[0])
                     return
-                event = result.data["executionEvents"]
+                event = dict(result.data["executionEvents"])
+                event["type"] = event["type"].lower()  # the EventType enum's values
                 outs = await mapper.map(event)
                 for i, out in enumerate(outs):
                     # The id goes on the last frame an event yields: resuming from it
@@ -266,13 +301,13 @@ async def _start_or_stream(request: Request, goal: bool) -> StreamingResponse:
         raise ApiError(422, "VALIDATION_ERROR", "forwardedProps: must be an object")
     after = _after_seq(request, props)
     result = await request.app.state.schema.execute(
-        START_GOAL_RUN if goal else START_AGENT_RUN,
+        (START_GOAL_RUN if goal else START_AGENT_RUN).document,
         variable_values={"i": _run_input(body, props, goal)},
         context_value=context,
     )
     if result.errors:
         raise ApiError.from_graphql(result.errors[0])
-    run = result.data["startGoalRun" if goal else "startAgentRun"]
+    run = payload(result.data, "startGoalRun" if goal else "startAgentRun")["run"]
     return await _stream(request, context, run, after or run["resumeAfterSeq"])
 
 
@@ -295,12 +330,8 @@ class HumanInputBody(BaseModel):
 @router.post("/ag-ui/human-input", response_model=None)
 async def human_input(request: Request, body: HumanInputBody) -> Any:
     try:
-        await execute(
-            request,
-            "mutation($t: String, $r: String, $a: String!) "
-            "{ submitHumanInput(threadId: $t, runId: $r, response: $a) }",
-            {"t": body.threadId, "r": body.runId, "a": body.response},
-        )
+        fields = {"threadId": body.threadId, "runId": body.runId, "response": body.response}
+        payload(await execute(request, SUBMIT, {"i": fields}), "submitHumanInput")
     except ApiError as error:
         if error.code != "NOT_FOUND":
             raise
@@ -310,7 +341,7 @@ async def human_input(request: Request, body: HumanInputBody) -> Any:
 
 @router.get("/api/tools")
 async def tools(request: Request) -> list[dict[str, Any]]:
-    data = await execute(request, "{ tools { id name description category icon } }")
+    data = await execute(request, TOOLS)
     return list(data["tools"])
 
 
@@ -323,12 +354,9 @@ class SkillBody(BaseModel):
     tools: list[str] | None = None
 
 
-SKILL_FIELDS = "id name description instructions category icon tools isBuiltin"
-
-
 @router.get("/api/skills")
 async def list_skills(request: Request) -> dict[str, Any]:
-    data = await execute(request, f"{{ skills {{ {SKILL_FIELDS} }} }}")
+    data = await execute(request, SKILLS)
     skills = data["skills"]
     return {
         "builtin": [s for s in skills if s["isBuiltin"]],
@@ -339,35 +367,27 @@ async def list_skills(request: Request) -> dict[str, Any]:
 @router.post("/api/skills", status_code=201)
 async def create_skill(request: Request, body: SkillBody) -> dict[str, Any]:
     data = await execute(
-        request,
-        f"mutation($i: SkillInput!) {{ createSkill(input: $i) {{ {SKILL_FIELDS} }} }}",
-        {"i": body.model_dump(exclude_none=True)},
+        request, CREATE_SKILL, {"i": {"skill": body.model_dump(exclude_none=True)}}
     )
-    return dict(data["createSkill"])
+    return dict(payload(data, "createSkill")["skill"])
 
 
 @router.put("/api/skills/{skill_id}")
 async def update_skill(request: Request, skill_id: str, body: SkillBody) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "mutation($id: ID!, $i: SkillInput!) { updateSkill(id: $id, input: $i) "
-        f"{{ {SKILL_FIELDS} }} }}",
-        {"id": skill_id, "i": body.model_dump(exclude_none=True)},
-    )
-    return dict(data["updateSkill"])
+    fields = {"id": skill_id, "skill": body.model_dump(exclude_none=True)}
+    data = await execute(request, UPDATE_SKILL, {"i": fields})
+    return dict(payload(data, "updateSkill")["skill"])
 
 
-@router.delete("/api/skills/{skill_id}", status_code=204)
-async def delete_skill(request: Request, skill_id: str) -> None:
-    await execute(request, "mutation($id: ID!) { deleteSkill(id: $id) }", {"id": skill_id})
-
-
-TRACE_FIELDS = "runId path entries"
+@router.delete("/api/skills/{skill_id}")
+async def delete_skill(request: Request, skill_id: str) -> dict[str, bool]:
+    payload(await execute(request, DELETE_SKILL, {"i": {"id": skill_id}}), "deleteSkill")
+    return {"success": True}
 
 
 @router.get("/api/traces/latest")
 async def latest_trace(request: Request) -> dict[str, Any]:
-    data = await execute(request, f"{{ latestTrace {{ {TRACE_FIELDS} }} }}")
+    data = await execute(request, LATEST_TRACE)
     if data["latestTrace"] is None:
         raise ApiError(404, "NOT_FOUND", "No trace yet")
     return dict(data["latestTrace"])
@@ -375,9 +395,9 @@ async def latest_trace(request: Request) -> dict[str, Any]:
 
 @router.get("/api/traces/{run_id}")
 async def trace(request: Request, run_id: str) -> dict[str, Any]:
-    data = await execute(
-        request, f"query($r: String!) {{ trace(runId: $r) {{ {TRACE_FIELDS} }} }}", {"r": run_id}
-    )
+    data = await execute(request, TRACE, {"r": run_id})
+    if data["trace"] is None:
+        raise ApiError(404, "NOT_FOUND", f"Trace {run_id} not found")
     return dict(data["trace"])
 
 

@@ -1,20 +1,85 @@
-"""Runs a GraphQL operation for a REST route: the same resolvers, the same rules."""
+"""Runs a GraphQL operation for a REST route: the same resolvers, the same rules.
+
+Every document a route runs is declared with `operation()` at import time and
+checked against the schema when the app is built (`check_operations`), so a
+typo fails the start, not a request. A mutation's `userErrors` become the
+dialect's 4xx error the same way a top-level error does.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from graphql import GraphQLSchema, parse, validate
 
+from graph.conventions import field_text
 from graph.view import context_for
-from rest_compat.errors import ApiError
+from rest_compat.errors import STATUS_BY_CODE, ApiError
 
 
-async def execute(request: Request, document: str, variables: dict[str, Any] | None = None) -> Any:
-    """Execute `document` as the caller; GraphQL errors become `ApiError`."""
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    """One GraphQL document a REST route runs."""
+
+    document: str
+    origin: str
+    """The module that declared it (named when it does not validate)."""
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(document: str, origin: str = "rest_compat") -> Operation:
+    declared = Operation(document=document, origin=origin)
+    OPERATIONS.append(declared)
+    return declared
+
+
+def check_operations(schema: GraphQLSchema) -> None:
+    """Parse and validate every declared document; raise naming all that fail."""
+    problems = []
+    for declared in OPERATIONS:
+        try:
+            errors = validate(schema, parse(declared.document))
+        except Exception as exc:  # a syntax error is a problem to report, like the rest
+            errors = [exc]  # type: ignore[list-item]
+        problems += [f"{declared.origin}: {e} in {declared.document[:80]!r}" for e in errors]
+    if problems:
+        raise RuntimeError("REST operations do not match the schema:\n" + "\n".join(problems))
+
+
+async def execute(
+    request: Request, op: Operation | str, variables: Mapping[str, Any] | None = None
+) -> Any:
+    """Execute `op` as the caller; GraphQL errors become `ApiError`. (A plain string is
+    accepted, but only declared operations are checked at start-up.)"""
     state = request.app.state
     context = context_for(state.services, request)
-    result = await state.schema.execute(document, variable_values=variables, context_value=context)
+    document = op.document if isinstance(op, Operation) else op
+    result = await state.schema.execute(
+        document, variable_values=dict(variables or {}), context_value=context
+    )
     if result.errors:
         raise ApiError.from_graphql(result.errors[0])
     return result.data
+
+
+def payload(data: Mapping[str, Any], key: str) -> Any:
+    """A mutation's payload; its first user error as the dialect's 4xx."""
+    answer = data[key]
+    errors = answer.get("userErrors") or []
+    if errors:
+        first = errors[0]
+        code = str(first["code"])
+        field = field_text(first.get("field"))
+        message = str(first["message"])
+        if field and field not in message:
+            message = f"{field}: {message}"
+        raise ApiError(STATUS_BY_CODE.get(code, 422), code, message)
+    return answer
+
+
+USER_ERRORS = "userErrors { field code message }"

@@ -6,17 +6,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from graph.conventions import encode_cursor
 from rest_compat.errors import ApiError
 
+# The graph travels as seed 003's workflowJson string: every field a client stored
+# comes back as it was sent (the typed `nodes`/`edges` are GraphQL's own view).
 WORKFLOW_FIELDS = (
-    "id name description type nodes edges version status isPublished inputModes "
-    "createdAt updatedAt workflowJson"
+    "id name description type version status isPublished inputModes createdAt updatedAt "
+    "workflowJson"
 )
-VERSION_FIELDS = "workflowId version name description nodes edges comment createdAt"
-TEMPLATE_FIELDS = (
-    "id name description category icon tags nodes edges builtin createdAt updatedAt workflowJson"
-)
+VERSION_FIELDS = "workflowId version name description comment createdAt workflowJson"
+TEMPLATE_FIELDS = "id name description category icon tags builtin createdAt updatedAt workflowJson"
 USER_FIELDS = "id username email role createdAt"
+MAX_PAGE = 100
 
 
 def v1_time(value: str | None) -> str | None:
@@ -35,23 +37,67 @@ def api_time(value: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def enum_out(value: str | None) -> str | None:
+    """GraphQL enum names (`DRAFT`) as the documents spell them (`draft`)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def enum_in(value: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
+    """A document's value as a GraphQL enum name, checked here to name the field."""
+    if value is None:
+        return None
+    if value not in allowed:
+        raise ApiError(422, "VALIDATION_ERROR", f"{field}: must be one of {', '.join(allowed)}")
+    return value.upper()
+
+
+def page_args(skip: int, limit: int) -> dict[str, Any]:
+    """Seed 000's skip/limit as a connection's first/after (422 naming the field)."""
+    if skip < 0:
+        raise ApiError(422, "VALIDATION_ERROR", "skip: must be >= 0")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ApiError(422, "VALIDATION_ERROR", f"limit: must be between 1 and {MAX_PAGE}")
+    return {"first": limit, "after": encode_cursor(skip - 1) if skip else None}
+
+
+def graph_of(workflow_json: str) -> dict[str, Any]:
+    document = json.loads(workflow_json)
+    return document if isinstance(document, dict) else {}
+
+
+def graph_json(nodes: Any, edges: Any) -> str | None:
+    """Seed 000's nodes/edges as the workflowJson GraphQL takes (None: neither given)."""
+    document = {}
+    if nodes is not None:
+        document["nodes"] = nodes
+    if edges is not None:
+        document["edges"] = edges
+    return json.dumps(document) if document else None
+
+
 def v1_user(u: dict[str, Any], *, with_created: bool = True) -> dict[str, Any]:
-    out = {"id": u["id"], "username": u["username"], "email": u["email"], "role": u["role"]}
+    out = {
+        "id": u["id"],
+        "username": u["username"],
+        "email": u["email"],
+        "role": enum_out(u["role"]),
+    }
     if with_created:
         out["created_at"] = v1_time(u["createdAt"])
     return out
 
 
 def v1_workflow(w: dict[str, Any]) -> dict[str, Any]:
+    graph = graph_of(w["workflowJson"])
     return {
         "id": w["id"],
         "name": w["name"],
         "description": w["description"],
         "type": w["type"],
-        "nodes": w["nodes"],
-        "edges": w["edges"],
+        "nodes": graph.get("nodes", []),
+        "edges": graph.get("edges", []),
         "version": w["version"],
-        "status": w["status"],
+        "status": enum_out(w["status"]),
         "is_published": w["isPublished"],
         "created_at": v1_time(w["createdAt"]),
         "updated_at": v1_time(w["updatedAt"]),
@@ -59,19 +105,21 @@ def v1_workflow(w: dict[str, Any]) -> dict[str, Any]:
 
 
 def v1_version(v: dict[str, Any]) -> dict[str, Any]:
+    graph = graph_of(v["workflowJson"])
     return {
         "workflow_id": v["workflowId"],
         "version": v["version"],
         "name": v["name"],
         "description": v["description"],
-        "nodes": v["nodes"],
-        "edges": v["edges"],
+        "nodes": graph.get("nodes", []),
+        "edges": graph.get("edges", []),
         "comment": v["comment"],
         "created_at": v1_time(v["createdAt"]),
     }
 
 
 def v1_template(t: dict[str, Any]) -> dict[str, Any]:
+    graph = graph_of(t["workflowJson"])
     return {
         "id": t["id"],
         "name": t["name"],
@@ -79,8 +127,8 @@ def v1_template(t: dict[str, Any]) -> dict[str, Any]:
         "category": t["category"],
         "icon": t["icon"],
         "tags": t["tags"],
-        "nodes": t["nodes"],
-        "edges": t["edges"],
+        "nodes": graph.get("nodes", []),
+        "edges": graph.get("edges", []),
         "builtin": t["builtin"],
         "created_at": v1_time(t["createdAt"]),
     }
@@ -113,18 +161,3 @@ def api_template(t: dict[str, Any]) -> dict[str, Any]:
         "createdAt": api_time(t["createdAt"]),
         "updatedAt": api_time(t["updatedAt"]),
     }
-
-
-def parse_workflow_json(raw: str | None) -> dict[str, Any]:
-    """Decode seed 003's `workflowJson` string into `{nodes, edges}` (422 when malformed)."""
-    if raw is None or raw.strip() == "":
-        return {}
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            422, "VALIDATION_ERROR", f"workflowJson: not valid JSON ({exc.msg})"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ApiError(422, "VALIDATION_ERROR", "workflowJson: must encode a JSON object")
-    return {"nodes": data.get("nodes", []), "edges": data.get("edges", [])}

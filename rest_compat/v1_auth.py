@@ -8,10 +8,20 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from rest_compat.errors import ApiError
-from rest_compat.operations import execute
+from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.shapes import USER_FIELDS, v1_user
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth (v1)"])
+
+REGISTER = operation(
+    f"mutation($i: RegisterInput!) {{ register(input: $i) {{ user {{ {USER_FIELDS} }} "
+    f"{USER_ERRORS} }} }}",
+    __name__,
+)
+LOGIN = operation(
+    "mutation($i: LoginInput!) { login(input: $i) { accessToken tokenType } }", __name__
+)
+ME = operation(f"{{ me {{ {USER_FIELDS} }} }}", __name__)
 
 
 class RegisterBody(BaseModel):
@@ -27,12 +37,8 @@ class TokenResponse(BaseModel):
 
 @router.post("/register", status_code=201)
 async def register(request: Request, body: RegisterBody) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"mutation($i: RegisterInput!) {{ register(input: $i) {{ {USER_FIELDS} }} }}",
-        {"i": body.model_dump()},
-    )
-    return v1_user(data["register"])
+    data = await execute(request, REGISTER, {"i": body.model_dump()})
+    return v1_user(payload(data, "register")["user"])
 
 
 async def _credentials(request: Request) -> tuple[str, str]:
@@ -75,16 +81,11 @@ async def _credentials(request: Request) -> tuple[str, str]:
 )
 async def login(request: Request) -> dict[str, Any]:
     username, password = await _credentials(request)
-    data = await execute(
-        request,
-        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) "
-        "{ accessToken tokenType } }",
-        {"u": username, "p": password},
-    )
+    data = await execute(request, LOGIN, {"i": {"username": username, "password": password}})
     return {"access_token": data["login"]["accessToken"], "token_type": data["login"]["tokenType"]}
 
 
 @router.get("/me")
 async def me(request: Request) -> dict[str, Any]:
-    data = await execute(request, f"{{ me {{ {USER_FIELDS} }} }}")
+    data = await execute(request, ME)
     return v1_user(data["me"], with_created=False)

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from rest_compat.operations import execute
-from rest_compat.shapes import v1_time
+from rest_compat.errors import ApiError
+from rest_compat.operations import USER_ERRORS, execute, operation, payload
+from rest_compat.shapes import enum_in, enum_out, page_args, v1_time
 
 router = APIRouter(tags=["executions (v1)"])
 
@@ -17,6 +18,41 @@ EXECUTION_FIELDS = (
     "executionTime usage createdAt startedAt finishedAt"
 )
 LOG_FIELDS = "id nodeId nodeType level message timestamp durationMs"
+STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+LEVELS = ("info", "warn", "error", "debug")
+
+START = operation(
+    "mutation($i: ExecuteWorkflowInput!) { executeWorkflow(input: $i) "
+    f"{{ execution {{ {EXECUTION_FIELDS} }} {USER_ERRORS} }} }}",
+    __name__,
+)
+LIST = operation(
+    "query($first: Int, $after: String, $w: ID, $st: ExecutionStatus, $q: String) "
+    "{ executions(first: $first, after: $after, workflowId: $w, status: $st, search: $q) "
+    f"{{ nodes {{ {EXECUTION_FIELDS} }} }} }}",
+    __name__,
+)
+GET = operation(f"query($id: ID!) {{ execution(id: $id) {{ {EXECUTION_FIELDS} }} }}", __name__)
+STATUS = operation(
+    "query($id: ID!) { execution(id: $id) { status progress currentNode } }", __name__
+)
+CANCEL = operation(
+    "mutation($i: CancelExecutionInput!) { cancelExecution(input: $i) "
+    f"{{ execution {{ {EXECUTION_FIELDS} }} {USER_ERRORS} }} }}",
+    __name__,
+)
+LOGS = operation(
+    "query($id: ID!, $lv: LogLevel, $n: String, $first: Int, $after: String) { execution(id: $id)"
+    " { logs(first: $first, after: $after, level: $lv, nodeId: $n) "
+    f"{{ totalCount nodes {{ {LOG_FIELDS} }} }} }} }}",
+    __name__,
+)
+SUMMARY = operation(
+    "query($id: ID!) { execution(id: $id) { logSummary { totalLogs levelStats "
+    "nodeStats { nodeId nodeType logCount totalDurationMs } "
+    f"errorLogs {{ {LOG_FIELDS} }} }} }} }}",
+    __name__,
+)
 
 
 class ExecuteBody(BaseModel):
@@ -28,13 +64,21 @@ class CreateExecutionBody(BaseModel):
     input_data: dict[str, Any] | None = None
 
 
+def v1_output(value: Any) -> Any:
+    """Seed 000 shows `output_data` as an object: a run whose end value is not one gives
+    `{"result": <value>}` (GraphQL's `outputData` keeps the raw value)."""
+    if value is None or isinstance(value, dict):
+        return value
+    return {"result": value}
+
+
 def v1_execution(e: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": e["id"],
         "workflow_id": e["workflowId"],
-        "status": e["status"],
+        "status": enum_out(e["status"]),
         "input_data": e["inputData"],
-        "output_data": e["outputData"],
+        "output_data": v1_output(e["outputData"]),
         "error": e["error"],
         "progress": e["progress"],
         "current_node": e["currentNode"],
@@ -52,7 +96,7 @@ def v1_started(e: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": e["id"],
         "workflow_id": e["workflowId"],
-        "status": e["status"],
+        "status": enum_out(e["status"]),
         "task_id": e["taskId"],
     }
 
@@ -62,23 +106,23 @@ def v1_log(entry: dict[str, Any]) -> dict[str, Any]:
         "id": entry["id"],
         "node_id": entry["nodeId"],
         "node_type": entry["nodeType"],
-        "level": entry["level"],
+        "level": enum_out(entry["level"]),
         "message": entry["message"],
         "timestamp": v1_time(entry["timestamp"]),
         "duration_ms": entry["durationMs"],
     }
 
 
+def _missing(execution_id: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"Execution {execution_id} not found")
+
+
 async def _start(
     request: Request, workflow_id: str, input_data: dict[str, Any] | None
 ) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "mutation($w: ID!, $i: JSON) { executeWorkflow(workflowId: $w, inputData: $i) "
-        f"{{ {EXECUTION_FIELDS} }} }}",
-        {"w": workflow_id, "i": input_data},
-    )
-    return v1_started(data["executeWorkflow"])
+    variables = {"i": {"workflowId": workflow_id, "inputData": input_data}}
+    data = await execute(request, START, variables)
+    return v1_started(payload(data, "executeWorkflow")["execution"])
 
 
 @router.post("/api/v1/workflows/{workflow_id}/execute", status_code=201)
@@ -102,44 +146,42 @@ async def list_executions(
     status: str | None = None,
     search: str | None = None,
 ) -> list[dict[str, Any]]:
-    data = await execute(
-        request,
-        "query($s: Int!, $l: Int!, $w: ID, $st: String, $q: String) { executions(skip: $s,"
-        f" limit: $l, workflowId: $w, status: $st, search: $q) {{ {EXECUTION_FIELDS} }} }}",
-        {"s": skip, "l": limit, "w": workflow_id, "st": status, "q": search},
-    )
-    return [v1_execution(e) for e in data["executions"]]
+    variables = {
+        **page_args(skip, limit),
+        "w": workflow_id,
+        "st": enum_in(status, "status", STATUSES),
+        "q": search,
+    }
+    data = await execute(request, LIST, variables)
+    return [v1_execution(e) for e in data["executions"]["nodes"]]
+
+
+async def _execution(request: Request, op: Any, execution_id: str) -> dict[str, Any]:
+    found = (await execute(request, op, {"id": execution_id}))["execution"]
+    if found is None:
+        raise _missing(execution_id)
+    return dict(found)
 
 
 @router.get("/api/v1/executions/{execution_id}")
 async def get_execution(request: Request, execution_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"query($id: ID!) {{ execution(id: $id) {{ {EXECUTION_FIELDS} }} }}",
-        {"id": execution_id},
-    )
-    return v1_execution(data["execution"])
+    return v1_execution(await _execution(request, GET, execution_id))
 
 
 @router.get("/api/v1/executions/{execution_id}/status")
 async def get_status(request: Request, execution_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "query($id: ID!) { executionStatus(id: $id) { status progress currentNode } }",
-        {"id": execution_id},
-    )
-    s = data["executionStatus"]
-    return {"status": s["status"], "progress": s["progress"], "current_node": s["currentNode"]}
+    s = await _execution(request, STATUS, execution_id)
+    return {
+        "status": enum_out(s["status"]),
+        "progress": s["progress"],
+        "current_node": s["currentNode"],
+    }
 
 
 @router.post("/api/v1/executions/{execution_id}/cancel")
 async def cancel_execution(request: Request, execution_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"mutation($id: ID!) {{ cancelExecution(id: $id) {{ {EXECUTION_FIELDS} }} }}",
-        {"id": execution_id},
-    )
-    return v1_execution(data["cancelExecution"])
+    data = await execute(request, CANCEL, {"i": {"id": execution_id}})
+    return v1_execution(payload(data, "cancelExecution")["execution"])
 
 
 @router.get("/api/v1/execution-logs/executions/{execution_id}", tags=["execution logs (v1)"])
@@ -151,34 +193,38 @@ async def execution_logs(
     skip: int = Query(0),
     limit: int = Query(100),
 ) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "query($id: ID!, $lv: String, $n: String, $s: Int!, $l: Int!) { executionLogs("
-        "executionId: $id, level: $lv, nodeId: $n, skip: $s, limit: $l) "
-        f"{{ total skip limit logs {{ {LOG_FIELDS} }} }} }}",
-        {"id": execution_id, "lv": level, "n": node_id, "s": skip, "l": limit},
-    )
-    page = data["executionLogs"]
-    return {
-        "logs": [v1_log(e) for e in page["logs"]],
-        "total": page["total"],
-        "skip": page["skip"],
-        "limit": page["limit"],
-    }
+    if skip < 0:
+        raise ApiError(422, "VALIDATION_ERROR", "skip: must be >= 0")
+    if not 1 <= limit <= 1000:
+        raise ApiError(422, "VALIDATION_ERROR", "limit: must be between 1 and 1000")
+    logs: list[dict[str, Any]] = []
+    total = 0
+    # A connection page is at most 100 lines; seed 000 allows 1,000: read pages in turn.
+    while True:
+        page_size = min(100, limit - len(logs))
+        offset = skip + len(logs)
+        variables = {
+            "id": execution_id,
+            "lv": enum_in(level, "level", LEVELS),
+            "n": node_id,
+            **page_args(offset, page_size),
+        }
+        found = (await execute(request, LOGS, variables))["execution"]
+        if found is None:
+            raise _missing(execution_id)
+        total = found["logs"]["totalCount"]
+        lines = found["logs"]["nodes"]
+        logs += [v1_log(e) for e in lines]
+        if len(lines) < page_size or len(logs) >= limit:
+            break
+    return {"logs": logs, "total": total, "skip": skip, "limit": limit}
 
 
 @router.get(
     "/api/v1/execution-logs/executions/{execution_id}/summary", tags=["execution logs (v1)"]
 )
 async def execution_log_summary(request: Request, execution_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "query($id: ID!) { executionLogSummary(executionId: $id) { totalLogs levelStats "
-        "nodeStats { nodeId nodeType logCount totalDurationMs } "
-        f"errorLogs {{ {LOG_FIELDS} }} }} }}",
-        {"id": execution_id},
-    )
-    s = data["executionLogSummary"]
+    s = (await _execution(request, SUMMARY, execution_id))["logSummary"]
     return {
         "total_logs": s["totalLogs"],
         "level_stats": s["levelStats"],

@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from engine.errors import AgentloomError
 from graph.context import Context
 from graph.view import client_address
+from rest_compat.operations import operation
 
 POLICY_VIOLATION = 1008
 STATUS_EVENTS = frozenset(
@@ -25,9 +26,13 @@ STATUS_EVENTS = frozenset(
 )
 FINAL_STATUS = {"run_finished": "completed", "run_failed": "failed", "run_cancelled": "cancelled"}
 
-SUBSCRIPTION = (
+SUBSCRIPTION = operation(
     "subscription($id: ID!, $after: Int!) { executionEvents(executionId: $id, afterSeq: $after) "
-    "{ seq type nodeId timestamp data } }"
+    "{ seq type nodeId timestamp data } }",
+    __name__,
+)
+STATUS = operation(
+    "query($id: ID!) { execution(id: $id) { status progress currentNode } }", __name__
 )
 
 
@@ -42,12 +47,18 @@ async def execution_socket(websocket: WebSocket) -> None:
         api_key=websocket.headers.get("x-api-key"),
         request=websocket,
     )
+    schema = websocket.app.state.schema
     try:
-        owner = await context.user_id()
-        execution = await services.executions.get(owner, execution_id)
-        await context.check_execution_scope(execution_id)
+        await context.user_id()
     except AgentloomError as exc:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
+        return
+    found = await schema.execute(
+        STATUS.document, variable_values={"id": execution_id}, context_value=context
+    )
+    execution = (found.data or {}).get("execution")
+    if found.errors or execution is None:
+        await websocket.close(code=POLICY_VIOLATION, reason="NOT_FOUND")
         return
     try:
         after = int(websocket.query_params.get("after_seq", "0"))
@@ -55,14 +66,14 @@ async def execution_socket(websocket: WebSocket) -> None:
         after = 0
     await websocket.accept()
     status = {
-        "status": execution.status,
-        "progress": execution.progress,
-        "current_node": execution.current_node,
+        "status": execution["status"].lower(),
+        "progress": execution["progress"],
+        "current_node": execution["currentNode"],
     }
     try:
         await websocket.send_text(json.dumps({"type": "status", "data": status}))
-        stream = await websocket.app.state.schema.subscribe(
-            SUBSCRIPTION,
+        stream = await schema.subscribe(
+            SUBSCRIPTION.document,
             variable_values={"id": execution_id, "after": after},
             context_value=context,
         )
@@ -78,7 +89,8 @@ async def execution_socket(websocket: WebSocket) -> None:
                     json.dumps({"type": "error", "data": {"message": result.errors[0].message}})
                 )
                 break
-            event = result.data["executionEvents"]
+            event = dict(result.data["executionEvents"])
+            event["type"] = event["type"].lower()  # the EventType enum's values
             await websocket.send_text(json.dumps(_event_frame(event), default=str))
             if event["type"] in STATUS_EVENTS:
                 status = _next_status(status, event)

@@ -7,11 +7,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from rest_compat.operations import execute
+from rest_compat.errors import ApiError
+from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.shapes import (
     TEMPLATE_FIELDS,
     VERSION_FIELDS,
     WORKFLOW_FIELDS,
+    enum_in,
+    graph_json,
+    page_args,
     v1_template,
     v1_time,
     v1_version,
@@ -21,6 +25,57 @@ from rest_compat.shapes import (
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows (v1)"])
 
 DELETED_MESSAGE = "工作流已删除"
+STATUSES = ("draft", "published", "running", "stopped")
+SORT_FIELDS = ("name", "created_at", "updated_at")
+
+
+def _wf(name: str) -> str:
+    return f"{name}(input: $i) {{ workflow {{ {WORKFLOW_FIELDS} }} {USER_ERRORS} }}"
+
+
+LIST = operation(
+    "query($first: Int, $after: String, $search: String, $status: WorkflowStatus, "
+    "$order: WorkflowOrder) { workflows(first: $first, after: $after, search: $search, "
+    f"status: $status, orderBy: $order) {{ nodes {{ {WORKFLOW_FIELDS} }} }} }}",
+    __name__,
+)
+GET = operation(f"query($id: ID!) {{ workflow(id: $id) {{ {WORKFLOW_FIELDS} }} }}", __name__)
+CREATE = operation(f"mutation($i: CreateWorkflowInput!) {{ {_wf('createWorkflow')} }}", __name__)
+UPDATE = operation(f"mutation($i: UpdateWorkflowInput!) {{ {_wf('updateWorkflow')} }}", __name__)
+DELETE = operation(
+    "mutation($i: DeleteWorkflowInput!) { deleteWorkflow(input: $i) "
+    f"{{ deletedWorkflowId {USER_ERRORS} }} }}",
+    __name__,
+)
+VALIDATE = operation(
+    "mutation($i: ValidateWorkflowInput!) { validateWorkflow(input: $i) "
+    f"{{ valid errors warnings {USER_ERRORS} }} }}",
+    __name__,
+)
+TEMPLATES = operation(
+    f"query($after: String) {{ templates(first: 100, after: $after) "
+    f"{{ nodes {{ {TEMPLATE_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}",
+    __name__,
+)
+FROM_TEMPLATE = operation(
+    f"mutation($i: CreateWorkflowFromTemplateInput!) {{ {_wf('createWorkflowFromTemplate')} }}",
+    __name__,
+)
+IMPORT = operation(f"mutation($i: ImportWorkflowInput!) {{ {_wf('importWorkflow')} }}", __name__)
+EXPORT = operation("query($id: ID!) { workflowExport(id: $id) { workflow exportedAt } }", __name__)
+VERSIONS = operation(
+    "query($id: ID!, $after: String) { workflow(id: $id) { versions(first: 100, after: $after)"
+    f" {{ nodes {{ {VERSION_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }} }}",
+    __name__,
+)
+VERSION = operation(
+    "query($id: ID!, $v: Int!) { workflow(id: $id) { savedVersion(number: $v) "
+    f"{{ {VERSION_FIELDS} }} }} }}",
+    __name__,
+)
+ROLLBACK = operation(
+    f"mutation($i: RollbackWorkflowInput!) {{ {_wf('rollbackWorkflow')} }}", __name__
+)
 
 
 class WorkflowCreate(BaseModel):
@@ -55,6 +110,10 @@ class RollbackBody(BaseModel):
     comment: str | None = None
 
 
+def _missing(what: str, workflow_id: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"{what} {workflow_id} not found")
+
+
 @router.get("")
 async def list_workflows(
     request: Request,
@@ -65,110 +124,103 @@ async def list_workflows(
     sort_by: str = "created_at",
     sort_order: Literal["asc", "desc"] = "desc",
 ) -> list[dict[str, Any]]:
-    data = await execute(
-        request,
-        "query($skip: Int!, $limit: Int!, $search: String, $status: String, $sortBy: String!,"
-        " $sortOrder: String!) { workflows(skip: $skip, limit: $limit, search: $search,"
-        f" status: $status, sortBy: $sortBy, sortOrder: $sortOrder) {{ {WORKFLOW_FIELDS} }} }}",
-        {
-            "skip": skip,
-            "limit": limit,
-            "search": search,
-            "status": status,
-            "sortBy": sort_by,
-            "sortOrder": sort_order,
-        },
-    )
-    return [v1_workflow(w) for w in data["workflows"]]
+    if sort_by not in SORT_FIELDS:
+        raise ApiError(422, "VALIDATION_ERROR", f"sort_by: must be one of {', '.join(SORT_FIELDS)}")
+    variables = {
+        **page_args(skip, limit),
+        "search": search,
+        "status": enum_in(status, "status", STATUSES),
+        "order": {"field": sort_by.upper(), "direction": sort_order.upper()},
+    }
+    data = await execute(request, LIST, variables)
+    return [v1_workflow(w) for w in data["workflows"]["nodes"]]
 
 
 @router.post("", status_code=201)
 async def create_workflow(request: Request, body: WorkflowCreate) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"mutation($i: WorkflowInput!) {{ createWorkflow(input: $i) {{ {WORKFLOW_FIELDS} }} }}",
-        {"i": body.model_dump()},
-    )
-    return v1_workflow(data["createWorkflow"])
+    fields = {
+        "name": body.name,
+        "description": body.description,
+        "type": body.type,
+        "workflowJson": graph_json(body.nodes, body.edges),
+    }
+    data = await execute(request, CREATE, {"i": fields})
+    return v1_workflow(payload(data, "createWorkflow")["workflow"])
 
 
 @router.post("/validate")
 async def validate_workflow(request: Request, body: GraphBody) -> dict[str, Any]:
     data = await execute(
-        request,
-        "mutation($i: GraphInput!) { validateWorkflow(input: $i) { valid errors warnings } }",
-        {"i": body.model_dump()},
+        request, VALIDATE, {"i": {"workflowJson": graph_json(body.nodes, body.edges)}}
     )
-    return data["validateWorkflow"]
+    report = payload(data, "validateWorkflow")
+    return {"valid": report["valid"], "errors": report["errors"], "warnings": report["warnings"]}
 
 
 @router.get("/templates")
 async def list_templates(request: Request) -> list[dict[str, Any]]:
-    data = await execute(request, f"{{ templates {{ {TEMPLATE_FIELDS} }} }}")
-    return [v1_template(t) for t in data["templates"]]
+    out: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = (await execute(request, TEMPLATES, {"after": after}))["templates"]
+        out += [v1_template(t) for t in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
 
 
 @router.post("/templates/{template_id}/create", status_code=201)
 async def create_from_template(
     request: Request, template_id: str, name: str | None = None, description: str | None = None
 ) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "mutation($t: ID!, $n: String, $d: String) { createWorkflowFromTemplate("
-        f"templateId: $t, name: $n, description: $d) {{ {WORKFLOW_FIELDS} }} }}",
-        {"t": template_id, "n": name, "d": description},
-    )
-    return v1_workflow(data["createWorkflowFromTemplate"])
+    fields = {"templateId": template_id, "name": name, "description": description}
+    data = await execute(request, FROM_TEMPLATE, {"i": fields})
+    return v1_workflow(payload(data, "createWorkflowFromTemplate")["workflow"])
 
 
 @router.post("/import", status_code=201)
 async def import_workflow(request: Request, body: ImportBody) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"mutation($w: JSON!) {{ importWorkflow(workflow: $w) {{ {WORKFLOW_FIELDS} }} }}",
-        {"w": body.workflow},
-    )
-    return v1_workflow(data["importWorkflow"])
+    data = await execute(request, IMPORT, {"i": {"workflow": body.workflow}})
+    return v1_workflow(payload(data, "importWorkflow")["workflow"])
 
 
 @router.get("/{workflow_id}")
 async def get_workflow(request: Request, workflow_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        f"query($id: ID!) {{ workflow(id: $id) {{ {WORKFLOW_FIELDS} }} }}",
-        {"id": workflow_id},
-    )
-    return v1_workflow(data["workflow"])
+    found = (await execute(request, GET, {"id": workflow_id}))["workflow"]
+    if found is None:
+        raise _missing("Workflow", workflow_id)
+    return v1_workflow(found)
 
 
 @router.put("/{workflow_id}")
 async def update_workflow(
     request: Request, workflow_id: str, body: WorkflowUpdate
 ) -> dict[str, Any]:
-    changes = body.model_dump(include=body.model_fields_set)
-    data = await execute(
-        request,
-        "mutation($id: ID!, $i: WorkflowUpdateInput!) { updateWorkflow(id: $id, input: $i) "
-        f"{{ {WORKFLOW_FIELDS} }} }}",
-        {"id": workflow_id, "i": changes},
+    given = body.model_fields_set
+    fields: dict[str, Any] = {"id": workflow_id}
+    for key in ("name", "description", "type", "comment"):
+        if key in given:
+            fields[key] = getattr(body, key)
+    if "status" in given:
+        fields["status"] = enum_in(body.status, "status", STATUSES)
+    fields["workflowJson"] = graph_json(
+        body.nodes if "nodes" in given else None, body.edges if "edges" in given else None
     )
-    return v1_workflow(data["updateWorkflow"])
+    data = await execute(request, UPDATE, {"i": fields})
+    return v1_workflow(payload(data, "updateWorkflow")["workflow"])
 
 
 @router.delete("/{workflow_id}")
 async def delete_workflow(request: Request, workflow_id: str) -> dict[str, str]:
-    await execute(request, "mutation($id: ID!) { deleteWorkflow(id: $id) }", {"id": workflow_id})
+    payload(await execute(request, DELETE, {"i": {"id": workflow_id}}), "deleteWorkflow")
     return {"message": DELETED_MESSAGE}
 
 
 @router.get("/{workflow_id}/export")
 async def export_workflow(request: Request, workflow_id: str) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "query($id: ID!) { exportWorkflow(id: $id) { workflow exportedAt } }",
-        {"id": workflow_id},
-    )
-    exported = data["exportWorkflow"]
+    exported = (await execute(request, EXPORT, {"id": workflow_id}))["workflowExport"]
+    if exported is None:
+        raise _missing("Workflow", workflow_id)
     workflow = dict(exported["workflow"])
     for key in ("created_at", "updated_at"):
         workflow[key] = v1_time(workflow.get(key))
@@ -177,33 +229,33 @@ async def export_workflow(request: Request, workflow_id: str) -> dict[str, Any]:
 
 @router.get("/{workflow_id}/versions")
 async def list_versions(request: Request, workflow_id: str) -> list[dict[str, Any]]:
-    data = await execute(
-        request,
-        f"query($id: ID!) {{ workflowVersions(workflowId: $id) {{ {VERSION_FIELDS} }} }}",
-        {"id": workflow_id},
-    )
-    return [v1_version(v) for v in data["workflowVersions"]]
+    out: list[dict[str, Any]] = []
+    after = None
+    while True:
+        found = (await execute(request, VERSIONS, {"id": workflow_id, "after": after}))["workflow"]
+        if found is None:
+            raise _missing("Workflow", workflow_id)
+        page = found["versions"]
+        out += [v1_version(v) for v in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
 
 
 @router.get("/{workflow_id}/versions/{version}")
 async def get_version(request: Request, workflow_id: str, version: int) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "query($id: ID!, $v: Int!) { workflowVersion(workflowId: $id, version: $v) "
-        f"{{ {VERSION_FIELDS} }} }}",
-        {"id": workflow_id, "v": version},
-    )
-    return v1_version(data["workflowVersion"])
+    found = (await execute(request, VERSION, {"id": workflow_id, "v": version}))["workflow"]
+    if found is None:
+        raise _missing("Workflow", workflow_id)
+    if found["savedVersion"] is None:
+        raise ApiError(404, "NOT_FOUND", f"Version {version} of workflow {workflow_id} not found")
+    return v1_version(found["savedVersion"])
 
 
 @router.post("/{workflow_id}/versions/{version}/rollback")
 async def rollback(
     request: Request, workflow_id: str, version: int, body: RollbackBody | None = None
 ) -> dict[str, Any]:
-    data = await execute(
-        request,
-        "mutation($id: ID!, $v: Int!, $c: String) { rollbackWorkflow(id: $id, version: $v,"
-        f" comment: $c) {{ {WORKFLOW_FIELDS} }} }}",
-        {"id": workflow_id, "v": version, "c": body.comment if body else None},
-    )
-    return v1_workflow(data["rollbackWorkflow"])
+    fields = {"id": workflow_id, "version": version, "comment": body.comment if body else None}
+    data = await execute(request, ROLLBACK, {"i": fields})
+    return v1_workflow(payload(data, "rollbackWorkflow")["workflow"])

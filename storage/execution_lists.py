@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from engine.services.records import Execution, ExecutionQuery
@@ -41,13 +40,13 @@ class ExecutionSummary:
         )
 
     def matches(self, needle: str) -> bool:
-        return any(needle in (v or "").casefold() for v in (self.workflow_name, self.id, self.error))
+        return any(
+            needle in (v or "").casefold() for v in (self.workflow_name, self.id, self.error)
+        )
 
 
 async def load_summaries(owner_id: str) -> list[ExecutionSummary]:
-    cursor = ExecutionDocument.get_pymongo_collection().find(
-        {"owner_id": owner_id}, SUMMARY_FIELDS
-    )
+    cursor = ExecutionDocument.get_pymongo_collection().find({"owner_id": owner_id}, SUMMARY_FIELDS)
     return [ExecutionSummary.of(raw) async for raw in cursor]
 
 
@@ -57,20 +56,20 @@ class ExecutionLists:
             kind="executions", load=load_summaries
         )
 
-    async def page(self, owner_id: str, query: ExecutionQuery) -> list[str]:
-        """The ids of the page `query` asks for, newest first."""
+    async def page(self, owner_id: str, query: ExecutionQuery) -> tuple[list[str], int]:
+        """The ids of the page `query` asks for, newest first, and how many match in all."""
         ordered = await self._index.sorted_items(owner_id, "created_at", descending=True)
         needle = query.search.casefold() if query.search else None
         allowed = query.only_workflow_ids
-        matches = (
-            item
+        matches = [
+            item.id
             for item in ordered
             if (query.workflow_id is None or item.workflow_id == query.workflow_id)
             and (allowed is None or item.workflow_id in allowed)
             and (query.status is None or item.status == query.status)
             and (needle is None or item.matches(needle))
-        )
-        return [item.id for item in islice(matches, query.skip, query.skip + query.limit)]
+        ]
+        return matches[query.skip : query.skip + query.limit], len(matches)
 
     async def added(self, execution: Execution) -> None:
         summary = ExecutionSummary(

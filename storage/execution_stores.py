@@ -13,6 +13,7 @@ from pymongo.errors import BulkWriteError
 
 from engine.events import ExecutionEvent
 from engine.services.logs import BULKY_FIELDS, LOG_EVENT_TYPES
+from engine.services.pages import Page
 from engine.services.records import (
     Execution,
     ExecutionQuery,
@@ -53,13 +54,13 @@ class MongoExecutionStore:
         doc = await ExecutionDocument.get(execution_id)
         return to_record(Execution, doc) if doc else None
 
-    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]:
-        page = await self._lists.page(owner_id, query)
+    async def find(self, owner_id: str, query: ExecutionQuery) -> Page[Execution]:
+        page, total = await self._lists.page(owner_id, query)
         if not page:
-            return []
+            return Page(items=[], total=total)
         docs = await ExecutionDocument.find({"_id": {"$in": page}, "owner_id": owner_id}).to_list()
         by_id = {doc.id: to_record(Execution, doc) for doc in docs}
-        return [by_id[i] for i in page if i in by_id]
+        return Page(items=[by_id[i] for i in page if i in by_id], total=total)
 
     async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
         return await self._claim({"_id": execution_id}, worker=worker, lease_s=lease_s)
@@ -134,10 +135,14 @@ class MongoExecutionStore:
         fields["lease_expires_at"] = None
         # Journaled like the events: the final status is written just before the terminal
         # event, and both must outlive a crash of the database.
-        raw = await self._collection().with_options(write_concern=JOURNALED).find_one_and_update(
-            {"_id": execution_id, "status": {"$in": ["pending", "running"]}},
-            {"$set": fields},
-            projection={"owner_id": 1},
+        raw = (
+            await self._collection()
+            .with_options(write_concern=JOURNALED)
+            .find_one_and_update(
+                {"_id": execution_id, "status": {"$in": ["pending", "running"]}},
+                {"$set": fields},
+                projection={"owner_id": 1},
+            )
         )
         if raw is not None and "status" in fields:
             await self._lists.status_changed(

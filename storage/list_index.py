@@ -29,7 +29,8 @@ from storage.documents.list_revisions import ListRevisionDocument
 
 
 class Summary(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
 
 S = TypeVar("S", bound=Summary)
@@ -82,9 +83,7 @@ class OwnerListIndex(Generic[S]):
             self._cache.popitem(last=False)
         return cached
 
-    async def sorted_items(
-        self, owner_id: str, sort_key: str, descending: bool
-    ) -> list[S]:
+    async def sorted_items(self, owner_id: str, sort_key: str, descending: bool) -> list[S]:
         """The owner's summaries ordered by `sort_key` (ties by id, in the same direction)."""
         cached = await self._entry(owner_id)
         order = cached.orders.get((sort_key, descending))
@@ -124,7 +123,8 @@ class OwnerListIndex(Generic[S]):
         if removed is not None:
             cached.items.pop(removed, None)
         if patch is not None and patch[0] in cached.items:
-            cached.items[patch[0]] = dataclasses.replace(cached.items[patch[0]], **patch[1])
+            current: Any = cached.items[patch[0]]  # a frozen dataclass
+            cached.items[patch[0]] = dataclasses.replace(current, **patch[1])
         cached.orders.clear()
         cached.revision = revision
 

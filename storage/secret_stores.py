@@ -27,6 +27,7 @@ from engine.services.datasources import (
     DataSourceQuery,
     FileReader,
 )
+from engine.services.pages import Page
 from engine.services.uploads import Upload
 from storage import connectors
 from storage.connectors.base import MASK
@@ -63,12 +64,14 @@ class MongoDataSourceStore:
         doc = await DataSourceDocument.find_one({"_id": source_id, "owner_id": owner_id})
         return self._record(doc) if doc else None
 
-    async def find(self, owner_id: str, query: DataSourceQuery) -> list[DataSource]:
+    async def find(self, owner_id: str, query: DataSourceQuery) -> Page[DataSource]:
         criteria: dict[str, Any] = {"owner_id": owner_id}
         if query.type:
             criteria["type"] = query.type
         if query.status:
             criteria["status"] = query.status
+        # A user has a handful of data sources: count and page them in the database.
+        total = await DataSourceDocument.get_pymongo_collection().count_documents(criteria)
         docs = (
             await DataSourceDocument.find(criteria)
             .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
@@ -76,7 +79,7 @@ class MongoDataSourceStore:
             .limit(query.limit)
             .to_list()
         )
-        return [self._record(d) for d in docs]
+        return Page(items=[self._record(d) for d in docs], total=total)
 
     async def save(self, source: DataSource) -> None:
         body = self._document(source).model_dump(by_alias=True)

@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.clock import utcnow
 from engine.errors import Conflict
+from engine.services.pages import Page
 from engine.services.records import Template, User, Workflow, WorkflowQuery, WorkflowVersion
 from storage.documents import (
     LoginFailure,
@@ -111,13 +112,13 @@ class MongoWorkflowStore:
         doc = await WorkflowDocument.find_one({"_id": workflow_id, "owner_id": owner_id})
         return to_record(Workflow, doc) if doc else None
 
-    async def find(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
-        page = await self._lists.page(owner_id, query)
+    async def find(self, owner_id: str, query: WorkflowQuery) -> Page[Workflow]:
+        page, total = await self._lists.page(owner_id, query)
         if not page:
-            return []
+            return Page(items=[], total=total)
         docs = await WorkflowDocument.find({"_id": {"$in": page}, "owner_id": owner_id}).to_list()
         by_id = {doc.id: to_record(Workflow, doc) for doc in docs}
-        return [by_id[i] for i in page if i in by_id]
+        return Page(items=[by_id[i] for i in page if i in by_id], total=total)
 
     async def save(
         self, workflow: Workflow, version: WorkflowVersion | None, *, expected: int

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from engine.services.records import Workflow, WorkflowQuery
@@ -51,28 +50,26 @@ async def load_summaries(owner_id: str) -> list[WorkflowSummary]:
     return [WorkflowSummary.of(raw) async for raw in cursor]
 
 
-
-
 class WorkflowLists:
     def __init__(self) -> None:
         self._index: OwnerListIndex[WorkflowSummary] = OwnerListIndex(
             kind="workflows", load=load_summaries
         )
 
-    async def page(self, owner_id: str, query: WorkflowQuery) -> list[str]:
-        """The ids of the page `query` asks for, in order."""
+    async def page(self, owner_id: str, query: WorkflowQuery) -> tuple[list[str], int]:
+        """The ids of the page `query` asks for, in order, and how many match in all."""
         ordered = await self._index.sorted_items(
             owner_id, query.sort_by, descending=query.sort_order != "asc"
         )
         needle = query.search.casefold() if query.search else None
-        matches = (
-            item
+        matches = [
+            item.id
             for item in ordered
             if (query.only_ids is None or item.id in query.only_ids)
             and (query.status is None or item.status == query.status)
             and (needle is None or needle in item.text)
-        )
-        return [item.id for item in islice(matches, query.skip, query.skip + query.limit)]
+        ]
+        return matches[query.skip : query.skip + query.limit], len(matches)
 
     async def saved(self, workflow: Workflow) -> None:
         summary = WorkflowSummary.of({**dataclasses.asdict(workflow), "_id": workflow.id})

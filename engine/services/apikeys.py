@@ -112,7 +112,7 @@ class ApiKeyService:
         await self._store.add(key)
         return key, raw
 
-    async def list(self, owner_id: str) -> list[ApiKey]:
+    async def find(self, owner_id: str) -> list[ApiKey]:
         return await self._store.find(owner_id)
 
     async def revoke(self, owner_id: str, key_id: str) -> None:

@@ -13,7 +13,6 @@ prove nothing about the address the name has when it is called.
 
 from __future__ import annotations
 
-import builtins
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -119,7 +118,7 @@ class CredentialService:
         self._store = store
         self._runtime_calls: dict[str, deque[float]] = defaultdict(deque)
 
-    async def list(self, owner_id: str) -> list[Credential]:
+    async def find(self, owner_id: str) -> list[Credential]:
         return await self._store.find(owner_id)
 
     async def get(self, owner_id: str, credential_id: str) -> Credential:
@@ -172,7 +171,7 @@ class CredentialService:
         if not await self._store.delete(owner_id, credential_id):
             raise NotFound(f"Credential {credential_id} not found")
 
-    async def runtime_keys(self, owner_id: str, *, client: str) -> builtins.list[Credential]:
+    async def runtime_keys(self, owner_id: str, *, client: str) -> list[Credential]:
         """The owner's decrypted credentials: loopback clients only, 10 a minute per user."""
         if not is_loopback(client):
             raise Forbidden("runtime keys are only served to localhost")

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from engine.clock import utcnow
 from engine.errors import NotFound, OutboundRefused, ValidationFailed
+from engine.services.pages import Page
 from engine.services.records import JSONDict, new_id
 
 DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")
@@ -61,7 +62,7 @@ class DataSourceStore(Protocol):
 
     async def get(self, owner_id: str, source_id: str) -> DataSource | None: ...
 
-    async def find(self, owner_id: str, query: DataSourceQuery) -> list[DataSource]: ...
+    async def find(self, owner_id: str, query: DataSourceQuery) -> Page[DataSource]: ...
 
     async def save(self, source: DataSource) -> None: ...
 
@@ -169,7 +170,7 @@ class DataSourceService:
     async def get(self, owner_id: str, source_id: str) -> DataSource:
         return self._masked(await self._load(owner_id, source_id))
 
-    async def list(self, owner_id: str, query: DataSourceQuery) -> list[DataSource]:
+    async def find(self, owner_id: str, query: DataSourceQuery) -> Page[DataSource]:
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= MAX_LIMIT:
@@ -178,7 +179,8 @@ class DataSourceService:
             _choice(query.type, "type", DATA_SOURCE_TYPES)
         if query.status is not None:
             _choice(query.status, "status", DATA_SOURCE_STATUSES)
-        return [self._masked(s) for s in await self._store.find(owner_id, query)]
+        found = await self._store.find(owner_id, query)
+        return Page(items=[self._masked(s) for s in found.items], total=found.total)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
 from engine.services.event_follow import EventFollower
 from engine.services.logs import LOG_LEVELS, log_entry
+from engine.services.pages import Page
 from engine.services.records import (
     EXECUTION_STATUSES,
     TERMINAL_STATUSES,
@@ -156,7 +157,7 @@ class ExecutionService:
             raise NotFound(f"Execution {execution_id} not found")
         return self._with_live_state(execution)
 
-    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]:
+    async def find(self, owner_id: str, query: ExecutionQuery) -> Page[Execution]:
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= 100:
@@ -166,7 +167,7 @@ class ExecutionService:
                 f"status must be one of {', '.join(EXECUTION_STATUSES)}", field="status"
             )
         found = await self._executions.find(owner_id, query)
-        return [self._with_live_state(e) for e in found]
+        return Page(items=[self._with_live_state(e) for e in found.items], total=found.total)
 
     async def logs(
         self, owner_id: str, execution_id: str, query: LogQuery
@@ -177,9 +178,7 @@ class ExecutionService:
         if not 1 <= query.limit <= 1000:
             raise ValidationFailed("limit must be between 1 and 1000", field="limit")
         if query.level is not None and query.level not in LOG_LEVELS:
-            raise ValidationFailed(
-                f"level must be one of {', '.join(LOG_LEVELS)}", field="level"
-            )
+            raise ValidationFailed(f"level must be one of {', '.join(LOG_LEVELS)}", field="level")
         lines = [
             line
             for line in await self._log_lines(execution_id)
@@ -219,6 +218,14 @@ class ExecutionService:
         if after_seq < 0:
             raise ValidationFailed("afterSeq must be >= 0", field="afterSeq")
         return self._follower.follow_batches(execution_id, after_seq)
+
+    async def event_page(
+        self, owner_id: str, execution_id: str, offset: int, limit: int
+    ) -> Page[ExecutionEvent]:
+        """Events `offset + 1 ...` of the log (seqs are positions), and how many it has."""
+        await self.get(owner_id, execution_id)
+        items = await self._events.after(execution_id, offset, limit=limit) if limit else []
+        return Page(items=items, total=await self._events.last_seq(execution_id))
 
     async def all_events(self, owner_id: str, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""

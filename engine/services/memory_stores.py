@@ -21,6 +21,7 @@ import anyio
 from engine.clock import utcnow
 from engine.events import ExecutionEvent
 from engine.services.logs import LOG_EVENT_TYPES
+from engine.services.pages import Page
 from engine.services.records import Execution, ExecutionQuery
 from engine.services.stores import SeqTaken
 
@@ -63,7 +64,7 @@ class InMemoryExecutionStore:
     async def get_any(self, execution_id: str) -> Execution | None:
         return self._copy(self.executions.get(execution_id))
 
-    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]:
+    async def find(self, owner_id: str, query: ExecutionQuery) -> Page[Execution]:
         found = [
             e
             for e in self.executions.values()
@@ -72,7 +73,8 @@ class InMemoryExecutionStore:
             and (query.status is None or e.status == query.status)
         ]
         found.sort(key=lambda e: (e.created_at, e.id), reverse=True)
-        return [dataclasses.replace(e) for e in found[query.skip : query.skip + query.limit]]
+        page = [dataclasses.replace(e) for e in found[query.skip : query.skip + query.limit]]
+        return Page(items=page, total=len(found))
 
     async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
         execution = self.executions.get(execution_id)
@@ -102,7 +104,11 @@ class InMemoryExecutionStore:
         execution = self.executions.get(execution_id)
         if execution is None or execution.status != "pending":
             return False
-        execution.status, execution.error, execution.finished_at = "cancelled", "cancelled", utcnow()
+        execution.status, execution.error, execution.finished_at = (
+            "cancelled",
+            "cancelled",
+            utcnow(),
+        )
         return True
 
     async def request_cancel(self, execution_id: str) -> None:

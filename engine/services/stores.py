@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from engine.events import ExecutionEvent
+from engine.services.pages import Page
 from engine.services.records import (
     Execution,
     ExecutionQuery,
@@ -46,7 +47,7 @@ class WorkflowStore(Protocol):
 
     async def get(self, owner_id: str, workflow_id: str) -> Workflow | None: ...
 
-    async def find(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]: ...
+    async def find(self, owner_id: str, query: WorkflowQuery) -> Page[Workflow]: ...
 
     async def save(
         self, workflow: Workflow, version: WorkflowVersion | None, *, expected: int
@@ -91,7 +92,7 @@ class ExecutionStore(Protocol):
         """Unscoped read for the runtime (never reached by a client id without a scope)."""
         ...
 
-    async def find(self, owner_id: str, query: ExecutionQuery) -> list[Execution]: ...
+    async def find(self, owner_id: str, query: ExecutionQuery) -> Page[Execution]: ...
 
     async def claim(self, execution_id: str, *, worker: str, lease_s: float) -> Execution | None:
         """Atomically move a pending execution to running under `worker`'s lease."""

@@ -8,8 +8,11 @@ from typing import Any
 from engine.errors import ValidationFailed
 
 
-def parse_workflow_json(text: str, *, field: str = "workflowJson") -> dict[str, Any]:
-    """The document, which must be a JSON object; `nodes`/`edges` default to empty lists."""
+def parse_workflow_json(
+    text: str, *, field: str = "workflowJson", defaults: bool = True
+) -> dict[str, Any]:
+    """The document, which must be a JSON object; `nodes`/`edges` default to empty lists
+    (with `defaults`; without, a missing one stays missing: an update keeps it)."""
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -18,7 +21,10 @@ def parse_workflow_json(text: str, *, field: str = "workflowJson") -> dict[str, 
         raise ValidationFailed(f"{field} must be a JSON object", field=field)
     for key in ("nodes", "edges"):
         if document.get(key) is None:
-            document[key] = []
+            if defaults:
+                document[key] = []
+            else:
+                document.pop(key, None)
         elif not isinstance(document[key], list):
             raise ValidationFailed(f"{field}.{key} must be a list", field=f"{field}.{key}")
     return document

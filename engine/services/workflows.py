@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from engine.clock import utcnow
 from engine.errors import NotFound, ValidationFailed
 from engine.graph_limits import GraphLimits, check_graph_size
 from engine.graph_model import parse_graph
+from engine.services.pages import Page
 from engine.services.records import (
     WORKFLOW_STATUSES,
     JSONDict,
@@ -99,10 +99,10 @@ class WorkflowService:
             raise NotFound(f"Workflow {workflow_id} not found")
         return workflow
 
-    async def list(self, owner_id: str, query: WorkflowQuery) -> list[Workflow]:
+    async def find(self, owner_id: str, query: WorkflowQuery) -> Page[Workflow]:
         return await self._workflows.find(owner_id, check_query(query))
 
-    async def versions(self, owner_id: str, workflow_id: str) -> builtins.list[WorkflowVersion]:
+    async def versions(self, owner_id: str, workflow_id: str) -> list[WorkflowVersion]:
         await self.get(owner_id, workflow_id)
         return await self._workflows.versions(owner_id, workflow_id)
 
@@ -282,7 +282,7 @@ class TemplateService:
         self._templates = templates
         self._limits = limits or GraphLimits()
 
-    async def list(self, owner_id: str, *, include_builtin: bool) -> list[Template]:
+    async def find(self, owner_id: str, *, include_builtin: bool) -> list[Template]:
         return await self._templates.find(owner_id, include_builtin=include_builtin)
 
     async def get(self, owner_id: str, template_id: str) -> Template:

@@ -36,32 +36,43 @@ def test_tools_and_skills(server: LiveServer) -> None:
         assert {s["id"] for s in skills} >= {"math_tutor", "researcher"}
         assert all(s["isBuiltin"] for s in skills)
 
-        create = f"mutation($i: SkillInput!) {{ createSkill(input: $i) {{ {SKILL} }} }}"
-        bad = gql(c, create, {"i": {"name": "Bad", "tools": ["nope"]}})
-        assert (
-            code(bad) == "VALIDATION_ERROR" and bad["errors"][0]["extensions"]["field"] == "tools"
+        create = (
+            f"mutation($i: CreateSkillInput!) {{ createSkill(input: $i) {{ skill {{ {SKILL} }} "
+            "userErrors { field code } } }"
         )
-        assert code(gql(c, create, {"i": {"tools": []}})) == "VALIDATION_ERROR"
-        skill = gql(c, create, {"i": {"name": "Mine", "tools": ["calculator"]}})["data"][
-            "createSkill"
+        bad = gql(c, create, {"i": {"skill": {"name": "Bad", "tools": ["nope"]}}})
+        assert bad["data"]["createSkill"]["userErrors"] == [
+            {"field": ["input", "tools"], "code": "VALIDATION_ERROR"}
         ]
+        unnamed = gql(c, create, {"i": {"skill": {"tools": []}}})["data"]["createSkill"]
+        assert unnamed["userErrors"][0]["code"] == "VALIDATION_ERROR"
+        skill = gql(c, create, {"i": {"skill": {"name": "Mine", "tools": ["calculator"]}}})["data"][
+            "createSkill"
+        ]["skill"]
         assert skill["isBuiltin"] is False and skill["tools"] == ["calculator"]
 
-        update = "mutation($id: ID!, $i: SkillInput!) { updateSkill(id: $id, input: $i) { id description name } }"
-        done = gql(c, update, {"id": skill["id"], "i": {"description": "short"}})
-        assert done["data"]["updateSkill"] == {
+        update = (
+            "mutation($i: UpdateSkillInput!) { updateSkill(input: $i) "
+            "{ skill { id description name } } }"
+        )
+        done = gql(c, update, {"i": {"id": skill["id"], "skill": {"description": "short"}}})
+        assert done["data"]["updateSkill"]["skill"] == {
             "id": skill["id"],
             "description": "short",
             "name": "Mine",
         }
-        assert code(gql(o, update, {"id": skill["id"], "i": {"name": "x"}})) == "NOT_FOUND"
-        assert code(gql(c, update, {"id": "math_tutor", "i": {"name": "x"}})) == "NOT_FOUND"
+        other_edit = {"i": {"id": skill["id"], "skill": {"name": "x"}}}
+        assert code(gql(o, update, other_edit)) == "NOT_FOUND"
+        builtin_edit = {"i": {"id": "math_tutor", "skill": {"name": "x"}}}
+        assert code(gql(c, update, builtin_edit)) == "NOT_FOUND"
         theirs = gql(o, f"{{ skills {{ {SKILL} }} }}")["data"]["skills"]
         assert all(s["isBuiltin"] for s in theirs)
 
-        delete = "mutation($id: ID!) { deleteSkill(id: $id) }"
+        delete = "mutation($id: ID!) { deleteSkill(input: {id: $id}) { deletedId } }"
         assert code(gql(o, delete, {"id": skill["id"]})) == "NOT_FOUND"
-        assert gql(c, delete, {"id": skill["id"]})["data"] == {"deleteSkill": True}
+        assert gql(c, delete, {"id": skill["id"]})["data"] == {
+            "deleteSkill": {"deletedId": skill["id"]}
+        }
         assert code(gql(c, delete, {"id": skill["id"]})) == "NOT_FOUND"
     with server.client() as anon:
         assert code(gql(anon, "{ skills { id } }")) == "UNAUTHENTICATED"
@@ -69,8 +80,9 @@ def test_tools_and_skills(server: LiveServer) -> None:
 
 START_GOAL = (
     "mutation($g: String!, $t: [String!], $s: [String!]) "
-    '{ startGoal(goal: $g, provider: "openai", model: "gpt-4o-mini", tools: $t, skills: $s) '
-    "{ id status workflowName inputData } }"
+    '{ startGoal(input: {goal: $g, provider: "openai", model: "gpt-4o-mini", tools: $t, '
+    "skills: $s}) { execution { id status workflowName inputData } "
+    "userErrors { field code message } } }"
 )
 
 
@@ -79,13 +91,14 @@ def test_start_goal_and_traces(llm_server: LiveServer, openai_server: FakeOpenAI
     user, other = llm_server.register(), llm_server.register()
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
         assert gql(c, "{ latestTrace { runId } }")["data"] == {"latestTrace": None}
-        bad = gql(c, START_GOAL, {"g": "x", "t": ["calculator", "nope"]})
-        assert code(bad) == "VALIDATION_ERROR" and "nope" in bad["errors"][0]["message"]
+        bad = gql(c, START_GOAL, {"g": "x", "t": ["calculator", "nope"]})["data"]["startGoal"]
+        assert bad["userErrors"][0]["code"] == "VALIDATION_ERROR"
+        assert "nope" in bad["userErrors"][0]["message"]
         assert code(gql(c, START_GOAL, {"g": "x", "s": ["missing"]})) == "NOT_FOUND"
 
         started = gql(c, START_GOAL, {"g": "calculate 12*7", "t": ["calculator"]})
-        execution = started["data"]["startGoal"]
-        assert execution["status"] == "pending" and execution["workflowName"] == "goal"
+        execution = started["data"]["startGoal"]["execution"]
+        assert execution["status"] == "PENDING" and execution["workflowName"] == "goal"
         assert execution["inputData"]["input"] == "calculate 12*7"
         done = wait_terminal(c, execution["id"])
         assert done["status"] == "completed"
@@ -98,7 +111,7 @@ def test_start_goal_and_traces(llm_server: LiveServer, openai_server: FakeOpenAI
         assert types[-1] == "run_finished" and "tool_call" in types
         latest = gql(c, "{ latestTrace { runId } }")["data"]["latestTrace"]
         assert latest == {"runId": execution["id"]}
-        assert code(gql(o, query, {"r": execution["id"]})) == "NOT_FOUND"
+        assert gql(o, query, {"r": execution["id"]})["data"] == {"trace": None}
         assert gql(o, "{ latestTrace { runId } }")["data"] == {"latestTrace": None}
 
 
@@ -109,7 +122,7 @@ def test_goal_with_a_skill_gets_its_tools(
     user = llm_server.register()
     with llm_server.client(user["token"]) as c:
         started = gql(c, START_GOAL, {"g": "calculate 12*7", "s": ["math_tutor"]})
-        done = wait_terminal(c, started["data"]["startGoal"]["id"])
+        done = wait_terminal(c, started["data"]["startGoal"]["execution"]["id"])
     assert done["status"] == "completed" and "84" in json.dumps(done["output_data"])
     request = openai_server.requests[0]
     assert [t["function"]["name"] for t in request["tools"]] == ["calculator"]
@@ -118,7 +131,8 @@ def test_goal_with_a_skill_gets_its_tools(
 
 SUBMIT = (
     "mutation($e: ID, $t: String, $r: String, $a: String!) "
-    "{ submitHumanInput(executionId: $e, threadId: $t, runId: $r, response: $a) }"
+    "{ submitHumanInput(input: {executionId: $e, threadId: $t, runId: $r, response: $a}) "
+    "{ accepted userErrors { code } } }"
 )
 
 
@@ -130,16 +144,30 @@ def test_submit_human_input(llm_server: LiveServer) -> None:
         interrupt = events[-1]["outcome"]["interrupts"][0]
         execution_id = interrupt["metadata"]["executionId"]
         assert code(gql(o, SUBMIT, {"e": execution_id, "a": "x"})) == "NOT_FOUND"
-        assert code(gql(c, SUBMIT, {"a": "x"})) == "VALIDATION_ERROR"
-        assert gql(c, SUBMIT, {"e": execution_id, "a": "yes"})["data"] == {"submitHumanInput": True}
+        missing = gql(c, SUBMIT, {"a": "x"})["data"]["submitHumanInput"]
+        assert missing == {"accepted": False, "userErrors": [{"code": "VALIDATION_ERROR"}]}
+        assert gql(c, SUBMIT, {"e": execution_id, "a": "yes"})["data"] == {
+            "submitHumanInput": {"accepted": True, "userErrors": []}
+        }
         done = wait_terminal(c, execution_id)
     assert done["status"] == "completed"
     assert "Answer: yes" in json.dumps(done["output_data"])
 
 
-RUN = "runId threadId resumeAfterSeq execution { id status workflowName inputData }"
+RUN = (
+    "run { runId threadId resumeAfterSeq execution { id status workflowName inputData } } "
+    "userErrors { field code message }"
+)
 START_AGENT_RUN = f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN} }} }}"
 START_GOAL_RUN = f"mutation($i: GoalRunInput!) {{ startGoalRun(input: $i) {{ {RUN} }} }}"
+
+
+def user_error(body: dict[str, Any], key: str) -> dict[str, Any]:
+    errors: list[dict[str, Any]] = body["data"][key]["userErrors"]
+    assert errors, body
+    return errors[0]
+
+
 ANSWERED = "query($e: ID!, $n: String!) { humanInputAnswered(executionId: $e, nodeId: $n) }"
 
 
@@ -148,22 +176,24 @@ def test_start_agent_run_runid_namespace_and_resume(llm_server: LiveServer) -> N
     messages = [{"role": "user", "content": "the plan"}]
     run = {"runId": "run-gql-1", "threadId": "t-1", "input": "the plan", "messages": messages}
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
-        bad = gql(c, START_AGENT_RUN, {"i": {"messages": messages}})
-        assert code(bad) == "VALIDATION_ERROR" and bad["errors"][0]["extensions"]["field"]
-        bad = gql(c, START_AGENT_RUN, {"i": {"workflowJson": "{nope"}})
-        assert bad["errors"][0]["extensions"]["field"] == "workflowJson"
+        bad = user_error(gql(c, START_AGENT_RUN, {"i": {"messages": messages}}), "startAgentRun")
+        assert bad["code"] == "VALIDATION_ERROR" and bad["field"]
+        bad = user_error(gql(c, START_AGENT_RUN, {"i": {"workflowJson": "{nope"}}), "startAgentRun")
+        assert bad["field"] == ["input", "workflowJson"]
 
         first = gql(c, START_AGENT_RUN, {"i": {**run, "workflowJson": human_workflow()}})
-        started = first["data"]["startAgentRun"]
+        started = first["data"]["startAgentRun"]["run"]
         execution = started["execution"]
         assert started["runId"] == "run-gql-1" and started["threadId"] == "t-1"
-        assert started["resumeAfterSeq"] == 0 and execution["status"] == "pending"
+        assert started["resumeAfterSeq"] == 0 and execution["status"] == "PENDING"
         assert execution["inputData"] == {"input": "the plan", "messages": messages}
         # The same runId names the same run for its owner, and a new one for anyone else.
-        again = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1"}})["data"]["startAgentRun"]
+        again = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1"}})["data"]["startAgentRun"][
+            "run"
+        ]
         assert again["execution"]["id"] == execution["id"]
         theirs = gql(o, START_AGENT_RUN, {"i": {**run, "workflowJson": human_workflow()}})
-        assert theirs["data"]["startAgentRun"]["execution"]["id"] != execution["id"]
+        assert theirs["data"]["startAgentRun"]["run"]["execution"]["id"] != execution["id"]
 
         # Resume the interrupt once the node asks for input.
         node_id = ""
@@ -178,12 +208,14 @@ def test_start_agent_run_runid_namespace_and_resume(llm_server: LiveServer) -> N
         answer = {"executionId": execution["id"], "nodeId": node_id, "response": "yes"}
         assert code(gql(o, START_AGENT_RUN, {"i": {"answers": [answer]}})) == "NOT_FOUND"
         resumed = gql(c, START_AGENT_RUN, {"i": {"runId": "run-gql-1", "answers": [answer]}})
-        resumed_run = resumed["data"]["startAgentRun"]
+        resumed_run = resumed["data"]["startAgentRun"]["run"]
         assert resumed_run["execution"]["id"] == execution["id"]
         assert resumed_run["resumeAfterSeq"] > 0
         answered = gql(c, ANSWERED, {"e": execution["id"], "n": node_id})["data"]
         assert answered == {"humanInputAnswered": True}
-        assert code(gql(o, ANSWERED, {"e": execution["id"], "n": node_id})) == "NOT_FOUND"
+        assert gql(o, ANSWERED, {"e": execution["id"], "n": node_id})["data"] == {
+            "humanInputAnswered": None
+        }
         done = wait_terminal(c, execution["id"])
     assert done["status"] == "completed" and "Answer: yes" in json.dumps(done["output_data"])
     with llm_server.client() as anon:
@@ -207,6 +239,7 @@ def _events(c: httpx.Client, execution_id: str) -> list[str]:
                     payload = json.loads(line[6:])
                     event = (payload.get("data") or {}).get("executionEvents")
                     if event:
+                        event = {**event, "type": event["type"].lower()}
                         lines.append(json.dumps(event))
                         if event["type"] == "human_input_requested":
                             break
@@ -219,13 +252,15 @@ def test_start_goal_run(llm_server: LiveServer, openai_server: FakeOpenAIServer)
     openai_server.set_rule(calculator_rule)
     user = llm_server.register()
     with llm_server.client(user["token"]) as c:
-        bad = gql(c, START_GOAL_RUN, {"i": {"goal": "x", "tools": ["no-such-tool"]}})
-        assert code(bad) == "VALIDATION_ERROR" and bad["errors"][0]["extensions"]["field"] == "tools"
+        bad = user_error(
+            gql(c, START_GOAL_RUN, {"i": {"goal": "x", "tools": ["no-such-tool"]}}), "startGoalRun"
+        )
+        assert bad["code"] == "VALIDATION_ERROR" and bad["field"] == ["input", "tools"]
         started = gql(
             c,
             START_GOAL_RUN,
             {"i": {"goal": "calculate 12*7", "tools": ["calculator"], "runId": "goal-1"}},
-        )["data"]["startGoalRun"]
+        )["data"]["startGoalRun"]["run"]
         assert started["runId"] == "goal-1" and started["execution"]["workflowName"] == "goal"
         assert started["execution"]["inputData"]["input"] == "calculate 12*7"
         done = wait_terminal(c, started["execution"]["id"])

@@ -155,7 +155,8 @@ def test_graphql_register_login_me(server: LiveServer) -> None:
         r = c.post(
             "/graphql",
             json={
-                "query": "mutation($i: RegisterInput!) { register(input: $i) { id username role } }",
+                "query": "mutation($i: RegisterInput!) { register(input: $i) "
+                "{ user { id username role } userErrors { code } } }",
                 "variables": {
                     "i": {
                         "username": "gina",
@@ -165,11 +166,24 @@ def test_graphql_register_login_me(server: LiveServer) -> None:
                 },
             },
         )
-        assert r.json()["data"]["register"]["username"] == "gina"
+        registered = r.json()["data"]["register"]
+        assert registered["user"]["username"] == "gina" and registered["user"]["role"] == "USER"
+        assert registered["userErrors"] == []
+        again = c.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: RegisterInput!) { register(input: $i) "
+                "{ user { id } userErrors { field code } } }",
+                "variables": {
+                    "i": {"username": "gina", "email": "g2@example.com", "password": "password123"}
+                },
+            },
+        ).json()["data"]["register"]
+        assert again["user"] is None and again["userErrors"][0]["code"] == "CONFLICT"
         r = c.post(
             "/graphql",
             json={
-                "query": 'mutation { login(username: "gina", password: "password123") '
+                "query": 'mutation { login(input: {username: "gina", password: "password123"}) '
                 "{ accessToken tokenType user { username } } }"
             },
         )
@@ -200,6 +214,8 @@ def test_no_mutation_over_get(server: LiveServer, method: str) -> None:
     with server.client() as c:
         r = c.get(
             "/graphql",
-            params={"query": 'mutation { login(username: "a", password: "b") { accessToken } }'},
+            params={
+                "query": 'mutation { login(input: {username: "a", password: "b"}) { accessToken } }'
+            },
         )
     assert r.status_code in (400, 405)

@@ -66,7 +66,7 @@ def test_crud_and_publish(server: LiveServer) -> None:
         ).json()
         assert gql["data"]["workflow"] == {
             "name": "Flow 2",
-            "status": "published",
+            "status": "PUBLISHED",
             "isPublished": True,
             "version": 2,
         }

@@ -141,28 +141,42 @@ def test_graphql_masks_and_queries(allowed: LiveServer) -> None:
         r = c.post(
             "/graphql",
             json={
-                "query": "mutation($i: DataSourceInput!) { createDataSource(input: $i)"
-                " { id config } }",
+                "query": "mutation($i: CreateDataSourceInput!) { createDataSource(input: $i)"
+                " { dataSource { id config status } userErrors { field message } } }",
                 "variables": {
                     "i": {
                         "name": "j",
-                        "type": "json",
+                        "type": "JSON",
                         "config": {"data": [{"a": 1}, {"a": 2}]},
                     }
                 },
             },
         )
-        ds = r.json()["data"]["createDataSource"]
+        created = r.json()["data"]["createDataSource"]
+        assert created["userErrors"] == [] and created["dataSource"]["status"] == "ACTIVE", r.text
+        ds = created["dataSource"]
         r = c.post(
             "/graphql",
             json={
-                "query": 'mutation($id: ID!) { queryDataSource(id: $id, query: "")'
-                " { data count truncated } }",
-                "variables": {"id": ds["id"]},
+                "query": "mutation($i: QueryDataSourceInput!) { queryDataSource(input: $i)"
+                " { result { data count truncated } userErrors { field message } } }",
+                "variables": {"i": {"id": ds["id"], "query": ""}},
             },
         )
         body = r.json()
-        assert body["data"]["queryDataSource"]["count"] == 2, body
+        assert body["data"]["queryDataSource"]["result"]["count"] == 2, body
+        # Another user's or a missing source: a top-level NOT_FOUND, like REST's 404.
+        r = c.post(
+            "/graphql",
+            json={
+                "query": "mutation($i: QueryDataSourceInput!) { queryDataSource(input: $i)"
+                " { result { count } userErrors { field message } } }",
+                "variables": {"i": {"id": "no-such-source", "query": ""}},
+            },
+        )
+        body = r.json()
+        assert body["data"] is None, body
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND", body
 
 
 class Honeypot:

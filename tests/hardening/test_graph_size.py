@@ -69,24 +69,35 @@ def test_rest_answers_413_and_stores_nothing(server: LiveServer) -> None:
 
 def test_graphql_names_the_field_and_validate_is_capped_too(server: LiveServer) -> None:
     user = server.register()
+    typed = [{"id": f"n-{i}", "type": "TRANSFORM", "config": {}} for i in range(2001)]
     with server.client(user["token"]) as c:
         r = c.post(
             "/graphql",
             json={
-                "query": "mutation($i: WorkflowInput!) { createWorkflow(input: $i) { id } }",
-                "variables": {"i": {"name": "big", "nodes": nodes(2001), "edges": []}},
+                "query": "mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i)"
+                " { workflow { id } userErrors { field code message } } }",
+                "variables": {"i": {"name": "big", "nodes": typed, "edges": []}},
             },
         )
-        error = r.json()["errors"][0]
-        assert error["extensions"] == {"code": "PAYLOAD_TOO_LARGE", "field": "nodes"}
+        payload = r.json()["data"]["createWorkflow"]
+        assert payload["workflow"] is None, r.text
+        (error,) = payload["userErrors"]
+        assert error["code"] == "PAYLOAD_TOO_LARGE" and error["field"] == ["input", "nodes"]
+        assert "at most 2000 nodes" in error["message"]
         r = c.post(
             "/graphql",
             json={
-                "query": "mutation($n: JSON!, $e: JSON!) { validateWorkflow(input: {nodes: $n, edges: $e}) { valid } }",
-                "variables": {"n": nodes(2001), "e": []},
+                "query": "mutation($i: ValidateWorkflowInput!) { validateWorkflow(input: $i)"
+                " { valid userErrors { field code } } }",
+                "variables": {"i": {"nodes": typed, "edges": []}},
             },
         )
-        assert r.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+        payload = r.json()["data"]["validateWorkflow"]
+        assert payload["valid"] is False
+        assert payload["userErrors"][0]["code"] == "PAYLOAD_TOO_LARGE", r.text
+        # Nothing was half-written.
+        listed = c.post("/graphql", json={"query": "{ workflows(first: 5) { totalCount } }"})
+        assert listed.json()["data"]["workflows"]["totalCount"] == 0
 
 
 def test_the_limits_come_from_settings(server_factory: Callable[..., LiveServer]) -> None:

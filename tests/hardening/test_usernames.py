@@ -36,7 +36,8 @@ def test_graphql_names_the_field(server: LiveServer) -> None:
         r = c.post(
             "/graphql",
             json={
-                "query": "mutation($i: RegisterInput!) { register(input: $i) { id } }",
+                "query": "mutation($i: RegisterInput!) { register(input: $i)"
+                " { user { id } userErrors { field code message } } }",
                 "variables": {
                     "i": {
                         "username": "a\x00b\x00c",
@@ -46,9 +47,10 @@ def test_graphql_names_the_field(server: LiveServer) -> None:
                 },
             },
         )
-    error = r.json()["errors"][0]
-    assert error["extensions"]["code"] == "VALIDATION_ERROR"
-    assert error["extensions"]["field"] == "username"
+    payload = r.json()["data"]["register"]
+    assert payload["user"] is None, r.text
+    (error,) = payload["userErrors"]
+    assert error["code"] == "VALIDATION_ERROR" and error["field"] == ["input", "username"]
 
 
 def test_ordinary_unicode_usernames_still_register(server: LiveServer) -> None:

@@ -28,6 +28,7 @@ class CrashingStore(MongoWorkflowStore):
     """Fails once, right after the first write of an update."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.crash_next = False
 
     async def _between_writes(self) -> None:
@@ -126,7 +127,7 @@ async def test_a_crash_while_creating_leaves_version_one(database: Database) -> 
     store.crash_next = True
     with pytest.raises(Crash):
         await service.create(OWNER, name="W", nodes=graph("one")[0], edges=graph("one")[1])
-    workflows = await service.list(OWNER, WorkflowQuery())
+    workflows = (await service.find(OWNER, WorkflowQuery())).items
     for workflow in workflows:
         await _consistent(service, workflow.id)
         await service.update(OWNER, workflow.id, changes={"name": "again"})

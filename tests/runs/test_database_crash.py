@@ -96,7 +96,8 @@ def _subscribe(server: LiveServer, token: str, eid: str, out: list[dict[str, Any
             if message["type"] == "complete":
                 return
             assert message["type"] == "next" and not message["payload"].get("errors"), message
-            out.append(message["payload"]["data"]["executionEvents"])
+            event = message["payload"]["data"]["executionEvents"]
+            out.append({**event, "type": event["type"].lower()})
 
 
 def test_a_database_crash_mid_run_exposes_no_unstored_event(
@@ -117,9 +118,7 @@ def test_a_database_crash_mid_run_exposes_no_unstored_event(
     nodes = [node("start-1", "start"), llm, *transforms, node("end-1", "end")]
     with server.client(user["token"]) as c:
         wf = create_workflow(c, nodes, chain(*nodes))
-        eid = c.post(f"/api/v1/workflows/{wf}/execute", json={"input_data": {"n": 5}}).json()[
-            "id"
-        ]
+        eid = c.post(f"/api/v1/workflows/{wf}/execute", json={"input_data": {"n": 5}}).json()["id"]
         seen: list[dict[str, Any]] = []
         reader = threading.Thread(target=_subscribe, args=(server, user["token"], eid, seen))
         reader.start()
@@ -147,4 +146,3 @@ def test_a_database_crash_mid_run_exposes_no_unstored_event(
     assert [d["type"] for d in stored] == [e["type"] for e in seen]
     tokens = "".join(e["data"]["delta"] for e in seen if e["type"] == "llm_token")
     assert tokens.split() == ["Summary:", *words.split()]
-

@@ -157,13 +157,25 @@ def js_graphql_ws(
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
+def _lowered(subscribe: Callable[..., list[dict]]) -> Callable[..., list[dict]]:
+    def run(*args: Any, **kwargs: Any) -> list[dict]:
+        return lower_types(subscribe(*args, **kwargs))
+
+    return run
+
+
 TRANSPORTS: dict[str, Callable[..., list[dict]]] = {
-    "graphql-transport-ws": transport_ws,
-    "graphql-ws-legacy": legacy_ws,
-    "graphql-sse": graphql_sse,
-    "multipart": multipart,
-    "npm-graphql-ws": js_graphql_ws,
+    "graphql-transport-ws": _lowered(transport_ws),
+    "graphql-ws-legacy": _lowered(legacy_ws),
+    "graphql-sse": _lowered(graphql_sse),
+    "multipart": _lowered(multipart),
+    "npm-graphql-ws": _lowered(js_graphql_ws),
 }
+
+
+def lower_types(events: list[dict]) -> list[dict]:
+    """GraphQL's EventType enum names (`RUN_STARTED`) as the log spells them (`run_started`)."""
+    return [{**e, "type": e["type"].lower()} if "type" in e else e for e in events]
 
 
 def _assert_contiguous(events: list[dict], start: int) -> None:

@@ -11,16 +11,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.api.test_workflows_v1 import SEED_EXAMPLE
 from tests.runs.helpers import wait_terminal
-from tests.runs.test_event_streams import transport_ws
+from tests.runs.test_event_streams import lower_types
+from tests.runs.test_event_streams import transport_ws as raw_transport_ws
 from tests.support.live import LiveServer
 from tests.support.openai_server import FakeOpenAIServer
 
 AGENTLOOM = Path(sys.executable).parent / "agentloom"
+
+
+def transport_ws(*args: Any) -> list[dict]:
+    return lower_types(raw_transport_ws(*args))
 
 
 @pytest.fixture

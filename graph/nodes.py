@@ -1,0 +1,51 @@
+"""`node(id:)`: any object of the caller's by id, whatever its type.
+
+Ids are UUIDs, unique across kinds, so the lookup tries each kind in turn;
+another user's object, like a missing one, is null.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from engine.errors import NotFound
+from graph.accounts import UserType
+from graph.context import Context
+from graph.conventions import Node
+from graph.datasources import DataSourceType
+from graph.executions import ExecutionType, execution_or_none
+from graph.workflows import TemplateType, WorkflowType, workflow_or_none
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class NodeQueryRoot:
+    @strawberry.field(description="Any of the caller's objects by id, or null.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The object's id.")],
+    ) -> Node | None:
+        key = str(id)
+        owner = await info.context.user_id()
+        if key == owner:
+            return UserType.of(await info.context.user())
+        workflow = await workflow_or_none(info, key)
+        if workflow is not None:
+            return WorkflowType.of(workflow)
+        execution = await execution_or_none(info, key)
+        if execution is not None:
+            return ExecutionType.of(execution)
+        services = info.context.services
+        for lookup, view in (
+            (services.templates.get, TemplateType.of),
+            (services.data_sources.get, DataSourceType.of),
+        ):
+            try:
+                return view(await lookup(owner, key))  # type: ignore[operator]
+            except NotFound:
+                continue
+        return None

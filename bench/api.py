@@ -155,7 +155,7 @@ async def subscribe(
                 got.append((data["executionEvents"], received))
     seqs = [e["seq"] for e, _ in got]
     assert seqs == list(range(1, len(seqs) + 1)), "gap or duplicate"
-    assert got[-1][0]["type"] == "run_finished", got[-1][0]["type"]
+    assert got[-1][0]["type"] == "RUN_FINISHED", got[-1][0]["type"]
     return got
 
 
@@ -178,7 +178,7 @@ async def timed_chain(server: Server, token: str, workflow_id: str, length: int)
         elapsed = time.perf_counter() - started
         finished = events[-1][0]
         assert finished["data"]["output"] == {"n": 7}, finished["data"]
-        assert sum(1 for e, _ in events if e["type"] == "node_finished") == length + 2
+        assert sum(1 for e, _ in events if e["type"] == "NODE_FINISHED") == length + 2
         status = (await c.get(f"/api/v1/executions/{execution_id}")).json()
         assert status["status"] == "completed" and status["output_data"] == {"n": 7}, status
     return elapsed
@@ -226,9 +226,10 @@ async def fan_out(
         client.stdin.write(b"go\n")
         await client.stdin.drain()
         await asyncio.sleep(0.05)
-        query = 'mutation($e: ID!) { submitHumanInput(executionId: $e, response: "go") }'
-        answer = await c.post("/graphql", json={"query": query, "variables": {"e": execution_id}})
-        assert answer.json().get("data"), answer.text
+        query = "mutation($i: SubmitHumanInputInput!) { submitHumanInput(input: $i) { accepted } }"
+        variables = {"i": {"executionId": execution_id, "response": "go"}}
+        answer = await c.post("/graphql", json={"query": query, "variables": variables})
+        assert answer.json()["data"]["submitHumanInput"]["accepted"] is True, answer.text
         stats = json.loads(await asyncio.wait_for(client.stdout.readline(), 300))
         await client.wait()
         status = (await c.get(f"/api/v1/executions/{execution_id}")).json()

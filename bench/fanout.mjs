@@ -29,7 +29,7 @@ function onEvent(state, event, receivedAt) {
   state.last = event.seq;
   const sent = Date.parse(event.timestamp);
   if (sent >= gateAt) latencies.push(receivedAt - sent);
-  if (event.type === "run_finished") state.done = true;
+  if (event.type === "RUN_FINISHED") state.done = true;
 }
 
 function open(index) {

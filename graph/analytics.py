@@ -26,6 +26,7 @@ from engine.services.analytics import (
 )
 from engine.services.request_log import RequestCount, RequestRecord
 from graph.context import Context
+from graph.conventions import PageInfo, connection_type
 
 Info = strawberry.Info[Context, None]
 
@@ -319,23 +320,9 @@ class RequestLogEntry:
         )
 
 
-@strawberry.type(description="A request log record and its cursor.")
-class RequestLogEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to continue after this record.")
-    node: RequestLogEntry = strawberry.field(description="The record.")
-
-
-@strawberry.type(description="Where a page of the request log ends.")
-class RequestLogPageInfo:
-    has_next_page: bool = strawberry.field(description="Whether older records follow.")
-    end_cursor: str | None = strawberry.field(description="The last edge's cursor.")
-
-
-@strawberry.type(description="Request log records, newest first.")
-class RequestLogConnection:
-    edges: list[RequestLogEdge] = strawberry.field(description="This page's records.")
-    page_info: RequestLogPageInfo = strawberry.field(description="Paging state.")
-    total_count: int = strawberry.field(description="Records matching the filters in all pages.")
+# The schema's connection shape (graph/conventions.py); its cursors here are keyset cursors
+# (a record's time and request id), so a page stays put while newer requests are logged.
+RequestLogConnection = connection_type(RequestLogEntry, "RequestLog", "request log record")
 
 
 def _cursor(record: RequestRecord) -> str:
@@ -405,13 +392,16 @@ class AnalyticsQueryRoot:
             strawberry.argument(description="Only this API surface."),
         ] = None,
         first: Annotated[
-            int, strawberry.argument(description="Page size, 1 to 1000.")
+            int,
+            strawberry.argument(
+                description="Page size, 1 to 1000 (seed 003's log limit; larger than other lists)."
+            ),
         ] = DEFAULT_LIMIT,
         after: Annotated[
             str | None, strawberry.argument(description="The cursor to continue after.")
         ] = None,
         user_id: UserArgument = None,
-    ) -> RequestLogConnection:
+    ) -> RequestLogConnection:  # type: ignore[valid-type]
         viewer = await info.context.viewer()
         page = await info.context.services.analytics.request_logs(
             viewer_id=viewer.user_id,
@@ -424,13 +414,19 @@ class AnalyticsQueryRoot:
             before=_after(after),
             limit_field="first",
         )
-        edges = [
-            RequestLogEdge(cursor=_cursor(r), node=RequestLogEntry.of(r)) for r in page.records
-        ]
-        return RequestLogConnection(
-            edges=edges,
-            page_info=RequestLogPageInfo(
-                has_next_page=page.has_more, end_cursor=edges[-1].cursor if edges else None
+        nodes = [RequestLogEntry.of(r) for r in page.records]
+        cursors = [_cursor(r) for r in page.records]
+        return RequestLogConnection(  # type: ignore[no-any-return]
+            edges=[
+                RequestLogConnection.Edge(cursor=c, node=n)
+                for c, n in zip(cursors, nodes, strict=True)
+            ],
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=page.has_more,
+                has_previous_page=after is not None,
+                start_cursor=cursors[0] if cursors else None,
+                end_cursor=cursors[-1] if cursors else None,
             ),
             total_count=page.total,
         )

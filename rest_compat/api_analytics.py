@@ -17,7 +17,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from engine.services.analytics import DEFAULT_LIMIT, MAX_LIMIT
-from rest_compat.operations import execute
+from rest_compat.operations import execute, operation
 from rest_compat.shapes import api_time
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics (AgentCraftLab)"])
@@ -40,8 +40,9 @@ STATUS_CLASS_VALUES = {
 }
 TRANSPORT_VALUES = {"HTTP": "http", "SSE": "sse", "WEBSOCKET": "websocket"}
 
-SUMMARY = """
-query($from: DateTime, $to: DateTime, $userId: ID) {
+SUMMARY = operation(
+    """
+query AnalyticsSummary($from: DateTime, $to: DateTime, $userId: ID) {
   analytics(from: $from, to: $to, userId: $userId) {
     from to userId
     requests { total errorRate clientErrorRate byProtocol { protocol statusClass count } }
@@ -53,17 +54,24 @@ query($from: DateTime, $to: DateTime, $userId: ID) {
     topWorkflows { workflowId workflowName runs failed totalTokens cost }
   }
 }
-"""
+""",
+    __name__,
+)
 
-LOGS = """
-query($from: DateTime, $to: DateTime, $protocol: RequestProtocol, $first: Int!, $userId: ID) {
+LOGS = operation(
+    """
+query RequestLogs(
+  $from: DateTime, $to: DateTime, $protocol: RequestProtocol, $first: Int!, $userId: ID
+) {
   requestLogs(from: $from, to: $to, protocol: $protocol, first: $first, userId: $userId) {
     edges { node {
       requestId time method path protocol transport status durationMs userId apiKeyId
     } }
   }
 }
-"""
+""",
+    __name__,
+)
 
 ProtocolParam = Literal["graphql", "rest-v1", "rest", "ag-ui", "ws"]
 

@@ -401,7 +401,7 @@ class AnalyticsQueryRoot:
             str | None, strawberry.argument(description="The cursor to continue after.")
         ] = None,
         user_id: UserArgument = None,
-    ) -> RequestLogConnection:  # type: ignore[valid-type]
+    ) -> RequestLogConnection:
         viewer = await info.context.viewer()
         page = await info.context.services.analytics.request_logs(
             viewer_id=viewer.user_id,
@@ -416,7 +416,7 @@ class AnalyticsQueryRoot:
         )
         nodes = [RequestLogEntry.of(r) for r in page.records]
         cursors = [_cursor(r) for r in page.records]
-        return RequestLogConnection(  # type: ignore[no-any-return]
+        return RequestLogConnection(
             edges=[
                 RequestLogConnection.Edge(cursor=c, node=n)
                 for c, n in zip(cursors, nodes, strict=True)

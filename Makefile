@@ -29,6 +29,7 @@ serve: $(BIN)/agentloom explorers/web/node_modules
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(BIN)/agentloom

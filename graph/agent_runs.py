@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from engine.services.agent_runs import AgentRun, AgentRunRequest
 from engine.services.goal_runs import GoalOptions, goal_graph
@@ -16,7 +15,7 @@ from engine.services.human_input import HumanAnswer
 from engine.services.records import Execution
 from engine.services.workflow_json import parse_workflow_json
 from graph.context import Context
-from graph.conventions import UserError
+from graph.conventions import JSON, UserError
 from graph.executions import ExecutionType
 from graph.payloads import attempt
 

@@ -17,16 +17,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 
 from engine.errors import AgentloomError, Conflict, PayloadTooLarge, ValidationFailed
 
+if TYPE_CHECKING:
+    # To mypy the JSON scalar is any JSON value (to strawberry a NewType of object).
+    JSON = Any
+else:
+    from strawberry.scalars import JSON  # noqa: F401 - re-exported for graph modules
+
 T = TypeVar("T")
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+
+
+def stored(member: Enum) -> str:
+    """The stored string behind an enum member (declared with `strawberry.enum_value`)."""
+    return str(member.value)
 
 
 @strawberry.enum(description="Sort direction.")
@@ -180,8 +191,8 @@ def connection_type(node: type[Any], name: str, what: str) -> type[Any]:
     )
     namespace: dict[str, Any] = {
         "__annotations__": {
-            "edges": list[edge],  # type: ignore[valid-type]
-            "nodes": list[node],  # type: ignore[valid-type]
+            "edges": list[edge],
+            "nodes": list[node],
             "page_info": PageInfo,
             "total_count": int,
         },

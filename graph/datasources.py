@@ -7,12 +7,19 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from engine.errors import NotFound
 from engine.services.datasources import DataSource, DataSourceQuery
 from graph.context import Context
-from graph.conventions import Node, UserError, build_connection, connection_type, window
+from graph.conventions import (
+    JSON,
+    Node,
+    UserError,
+    build_connection,
+    connection_type,
+    stored,
+    window,
+)
 from graph.payloads import attempt
 from graph.workflows import After, First, IdArg
 
@@ -156,14 +163,14 @@ class DataSourceQueryRoot:
         status: Annotated[
             DataSourceStatus | None, strawberry.argument(description="Only this status.")
         ] = None,
-    ) -> DataSourceConnection:  # type: ignore[valid-type]
+    ) -> DataSourceConnection:
         owner = await info.context.user_id()
         page = window(first=first, after=after, last=None, before=None)
         query = DataSourceQuery(
             skip=page.offset,
             limit=max(page.limit, 1),
-            type=type.value if type else None,
-            status=status.value if status else None,
+            type=stored(type) if type else None,
+            status=stored(status) if status else None,
         )
         found = await info.context.services.data_sources.find(owner, query)
         items = [DataSourceType.of(d) for d in found.items][: page.limit]

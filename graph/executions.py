@@ -14,7 +14,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from engine.errors import NotFound
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
@@ -28,7 +27,15 @@ from graph.analytics import (  # issue 15: usage and cost fields
     execution_usage_by_model,
 )
 from graph.context import Context
-from graph.conventions import Node, UserError, build_connection, connection_type, window
+from graph.conventions import (
+    JSON,
+    Node,
+    UserError,
+    build_connection,
+    connection_type,
+    stored,
+    window,
+)
 from graph.payloads import attempt
 from graph.shared_results import SharedList, SharedRoot, shared_view
 from graph.workflows import After, Before, First, IdArg, Last, WorkflowType, workflow_or_none
@@ -208,7 +215,7 @@ class ExecutionType(Node):
     @strawberry.field(description="The run's event log, in order.")
     async def events(
         self, info: Info, first: First = None, after: After = None
-    ) -> ExecutionEventConnection:  # type: ignore[valid-type]
+    ) -> ExecutionEventConnection:
         owner = await info.context.user_id()
         page = window(first=first, after=after, last=None, before=None)
         events = info.context.services.executions
@@ -230,11 +237,11 @@ class ExecutionType(Node):
         node_id: Annotated[
             str | None, strawberry.argument(description="Only this node's lines.")
         ] = None,
-    ) -> LogEntryConnection:  # type: ignore[valid-type]
+    ) -> LogEntryConnection:
         owner = await info.context.user_id()
         page = window(first=first, after=after, last=None, before=None)
         query = LogQuery(
-            level=level.value if level else None,
+            level=stored(level) if level else None,
             node_id=node_id,
             skip=page.offset,
             limit=max(page.limit, 1),
@@ -400,7 +407,7 @@ async def execution_page(
     base = ExecutionQuery(
         only_workflow_ids=viewer.scoped_workflow_ids,
         workflow_id=workflow_id,
-        status=status.value if status else None,
+        status=stored(status) if status else None,
         search=search or None,
         skip=0,
         limit=1,
@@ -443,7 +450,7 @@ class ExecutionQueryRoot:
             str | None,
             strawberry.argument(description="Text in the workflow name, the id or the error."),
         ] = None,
-    ) -> ExecutionConnection:  # type: ignore[valid-type]
+    ) -> ExecutionConnection:
         connection: Any = await execution_page(
             info,
             first=first,

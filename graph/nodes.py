@@ -40,12 +40,12 @@ class NodeQueryRoot:
         if execution is not None:
             return ExecutionType.of(execution)
         services = info.context.services
-        for lookup, view in (
-            (services.templates.get, TemplateType.of),
-            (services.data_sources.get, DataSourceType.of),
-        ):
-            try:
-                return view(await lookup(owner, key))  # type: ignore[operator]
-            except NotFound:
-                continue
+        try:
+            return TemplateType.of(await services.templates.get(owner, key))
+        except NotFound:
+            pass
+        try:
+            return DataSourceType.of(await services.data_sources.get(owner, key))
+        except NotFound:
+            pass
         return None

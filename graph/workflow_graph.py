@@ -11,10 +11,10 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from engine.node_schemas import config_schema
 from engine.nodes import NODE_TYPES
+from graph.conventions import JSON
 
 
 @strawberry.enum(description="The kinds of node a workflow can use.")

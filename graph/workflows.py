@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from strawberry.scalars import JSON
 
 from engine.errors import NotFound
 from engine.services.records import (
+    SortField,
     Template,
     Workflow,
     WorkflowQuery,
@@ -20,11 +20,13 @@ from engine.services.records import (
 from engine.services.workflow_json import parse_workflow_json
 from graph.context import Context
 from graph.conventions import (
+    JSON,
     Node,
     OrderDirection,
     UserError,
     build_connection,
     connection_type,
+    stored,
     window,
 )
 from graph.payloads import attempt
@@ -483,7 +485,7 @@ class WorkflowQueryRoot:
             WorkflowOrder | None,
             strawberry.argument(description="The order (default: newest first)."),
         ] = None,
-    ) -> WorkflowConnection:  # type: ignore[valid-type]
+    ) -> WorkflowConnection:
         owner = await info.context.user_id()
         viewer = await info.context.viewer()
         order = order_by or WorkflowOrder(
@@ -492,9 +494,9 @@ class WorkflowQueryRoot:
         base = WorkflowQuery(
             only_ids=viewer.scoped_workflow_ids,
             search=search or None,
-            status=status.value if status else None,
-            sort_by=order.field.value,
-            sort_order=order.direction.value,
+            status=stored(status) if status else None,
+            sort_by=cast(SortField, stored(order.field)),
+            sort_order="asc" if order.direction is OrderDirection.ASC else "desc",
         )
         total = None
         if last is not None and before is None:
@@ -528,7 +530,7 @@ class WorkflowQueryRoot:
         include_builtin: Annotated[
             bool, strawberry.argument(description="Include the built-in templates.")
         ] = True,
-    ) -> TemplateConnection:  # type: ignore[valid-type]
+    ) -> TemplateConnection:
         owner = await info.context.user_id()
         found = await info.context.services.templates.find(owner, include_builtin=include_builtin)
         page = window(first=first, after=after, last=None, before=None)
@@ -564,7 +566,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Create a workflow (version 1).")
     async def create_workflow(
         self, info: Info, input: CreateWorkflowInput
-    ) -> CreateWorkflowPayload:  # type: ignore[valid-type]
+    ) -> CreateWorkflowPayload:
         owner = await info.context.user_id()
         workflows = info.context.services.workflows
 
@@ -582,7 +584,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Change a workflow; every change writes a new version.")
     async def update_workflow(
         self, info: Info, input: UpdateWorkflowInput
-    ) -> UpdateWorkflowPayload:  # type: ignore[valid-type]
+    ) -> UpdateWorkflowPayload:
         owner = await info.context.user_id()
         await info.context.check_workflow_scope(str(input.id))
         workflows = info.context.services.workflows
@@ -608,7 +610,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Delete a workflow and its versions.")
     async def delete_workflow(
         self, info: Info, input: DeleteWorkflowInput
-    ) -> DeleteWorkflowPayload:  # type: ignore[valid-type]
+    ) -> DeleteWorkflowPayload:
         owner = await info.context.user_id()
         await info.context.check_workflow_scope(str(input.id))
         await info.context.services.workflows.delete(owner, str(input.id))
@@ -638,7 +640,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Add an exported workflow as a new one of the caller's.")
     async def import_workflow(
         self, info: Info, input: ImportWorkflowInput
-    ) -> ImportWorkflowPayload:  # type: ignore[valid-type]
+    ) -> ImportWorkflowPayload:
         owner = await info.context.user_id()
         workflows = info.context.services.workflows
         wf, errors = await attempt(lambda: workflows.import_(owner, input.workflow))
@@ -649,7 +651,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Write a new version that restores an earlier one.")
     async def rollback_workflow(
         self, info: Info, input: RollbackWorkflowInput
-    ) -> RollbackWorkflowPayload:  # type: ignore[valid-type]
+    ) -> RollbackWorkflowPayload:
         owner = await info.context.user_id()
         await info.context.check_workflow_scope(str(input.id))
         workflows = info.context.services.workflows
@@ -663,7 +665,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Publish or unpublish (sets status and isPublished).")
     async def publish_workflow(
         self, info: Info, input: PublishWorkflowInput
-    ) -> PublishWorkflowPayload:  # type: ignore[valid-type]
+    ) -> PublishWorkflowPayload:
         owner = await info.context.user_id()
         await info.context.check_workflow_scope(str(input.id))
         workflows = info.context.services.workflows
@@ -679,7 +681,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Create a workflow from a template.")
     async def create_workflow_from_template(
         self, info: Info, input: CreateWorkflowFromTemplateInput
-    ) -> CreateWorkflowFromTemplatePayload:  # type: ignore[valid-type]
+    ) -> CreateWorkflowFromTemplatePayload:
         owner = await info.context.user_id()
         workflows = info.context.services.workflows
         wf, errors = await attempt(
@@ -694,7 +696,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Create a template of the caller's.")
     async def create_template(
         self, info: Info, input: CreateTemplateInput
-    ) -> CreateTemplatePayload:  # type: ignore[valid-type]
+    ) -> CreateTemplatePayload:
         owner = await info.context.user_id()
         templates = info.context.services.templates
 
@@ -709,7 +711,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Change a template of the caller's (built-ins are read-only).")
     async def update_template(
         self, info: Info, input: UpdateTemplateInput
-    ) -> UpdateTemplatePayload:  # type: ignore[valid-type]
+    ) -> UpdateTemplatePayload:
         owner = await info.context.user_id()
         templates = info.context.services.templates
 
@@ -724,7 +726,7 @@ class WorkflowMutationRoot:
     @strawberry.mutation(description="Delete a template of the caller's.")
     async def delete_template(
         self, info: Info, input: DeleteTemplateInput
-    ) -> DeleteTemplatePayload:  # type: ignore[valid-type]
+    ) -> DeleteTemplatePayload:
         owner = await info.context.user_id()
         await info.context.services.templates.delete(owner, str(input.id))
         return DeleteTemplatePayload(deleted_template_id=input.id, user_errors=[])

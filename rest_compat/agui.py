@@ -258,8 +258,8 @@ async def _stream(
     encoder = Encoder()
 
     async def frames() -> AsyncIterator[str]:
-        for event in mapper.start():
-            yield encoder.encode(event)
+        for opening in mapper.start():
+            yield encoder.encode(opening)
         # Subscribed inside the response's task, which iterates it. The mapper rebuilds
         # its state from the whole log, so the subscription starts at 0.
         stream = await schema.subscribe(

@@ -175,13 +175,11 @@ class AgUiMapper:
             if node_id is not None:
                 output = data.get("output")
                 self.state["nodes"][node_id] = output
-                out.append(
-                    StateDeltaEvent(
-                        delta=[
-                            {"op": "add", "path": f"/nodes/{_pointer(node_id)}", "value": output}
-                        ]
-                    )
-                )
+                # RFC 6902 operations as plain dicts (the SDK validates them into its models).
+                patch: list[Any] = [
+                    {"op": "add", "path": f"/nodes/{_pointer(node_id)}", "value": output}
+                ]
+                out.append(StateDeltaEvent(delta=patch))
             out += self._finish_step(node_id)
         elif kind in ("node_failed", "node_skipped"):
             out += self._finish_step(node_id)

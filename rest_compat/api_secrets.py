@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,7 +175,7 @@ def _raise(exc: AgentloomError) -> ApiError:
     return ApiError(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message)
 
 
-async def _capped_body(request: Request, cap: int) -> AsyncIterator[bytes]:
+async def _capped_body(request: Request, cap: int) -> AsyncGenerator[bytes, None]:
     total = 0
     async for chunk in request.stream():
         total += len(chunk)

@@ -11,13 +11,13 @@ import pymongo
 from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError
 
+from engine.clock import utcnow
 from engine.events import ExecutionEvent
 from engine.services.logs import BULKY_FIELDS, LOG_EVENT_TYPES
 from engine.services.pages import Page
 from engine.services.records import (
     Execution,
     ExecutionQuery,
-    utcnow,
 )
 from engine.services.stores import SeqTaken
 from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument

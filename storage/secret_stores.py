@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
-import pymongo
+from beanie.odm.enums import SortDirection
 from gridfs import AsyncGridFSBucket
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -74,7 +74,7 @@ class MongoDataSourceStore:
         total = await DataSourceDocument.get_pymongo_collection().count_documents(criteria)
         docs = (
             await DataSourceDocument.find(criteria)
-            .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+            .sort([("created_at", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)])
             .skip(query.skip)
             .limit(query.limit)
             .to_list()
@@ -173,7 +173,7 @@ class MongoCredentialStore:
     async def find(self, owner_id: str) -> list[Credential]:
         docs = (
             await CredentialDocument.find({"owner_id": owner_id})
-            .sort([("created_at", pymongo.ASCENDING), ("_id", pymongo.ASCENDING)])
+            .sort([("created_at", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)])
             .to_list()
         )
         return [self._record(d) for d in docs]
@@ -181,7 +181,7 @@ class MongoCredentialStore:
     async def for_provider(self, owner_id: str, provider: str) -> Credential | None:
         docs = (
             await CredentialDocument.find({"owner_id": owner_id, "provider": provider})
-            .sort([("updated_at", pymongo.DESCENDING)])
+            .sort([("updated_at", SortDirection.DESCENDING)])
             .limit(1)
             .to_list()
         )
@@ -210,7 +210,7 @@ class MongoApiKeyStore:
     async def find(self, owner_id: str) -> list[ApiKey]:
         docs = (
             await ApiKeyDocument.find({"owner_id": owner_id})
-            .sort([("created_at", pymongo.DESCENDING)])
+            .sort([("created_at", SortDirection.DESCENDING)])
             .to_list()
         )
         return [to_record(ApiKey, d) for d in docs]

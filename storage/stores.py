@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import pymongo
 from beanie import Document
+from beanie.odm.enums import SortDirection
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -153,7 +153,7 @@ class MongoWorkflowStore:
         await _repair_snapshot(owner_id, workflow_id)
         docs = (
             await WorkflowVersionDocument.find({"workflow_id": workflow_id, "owner_id": owner_id})
-            .sort([("version", pymongo.DESCENDING)])
+            .sort([("version", SortDirection.DESCENDING)])
             .to_list()
         )
         return [to_record(WorkflowVersion, d) for d in docs]
@@ -217,7 +217,7 @@ class MongoTemplateStore:
         owners: list[Any] = [owner_id, None] if include_builtin else [owner_id]
         docs = (
             await TemplateDocument.find({"owner_id": {"$in": owners}})
-            .sort([("builtin", pymongo.DESCENDING), ("created_at", pymongo.ASCENDING)])
+            .sort([("builtin", SortDirection.DESCENDING), ("created_at", SortDirection.ASCENDING)])
             .to_list()
         )
         return [to_record(Template, d) for d in docs]

@@ -79,12 +79,12 @@ def _text(value: Any, name: str, *, required: bool, limit: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationFailed(f"{name} must be a string", field=name)
-    value = value.strip()
-    if required and not value:
+    text = value.strip()
+    if required and not text:
         raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(value) > limit:
+    if len(text) > limit:
         raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return value
+    return text
 
 
 def _integer(value: Any, name: str, *, low: int, high: int) -> int:

@@ -133,6 +133,12 @@ async def serve_asset(request: Request) -> Response:
     if asset is None or not asset.file.is_file():
         hint = " (GraphiQL's files: run `make install`)" if asset in GRAPHIQL.values() else ""
         return Response(f"not found{hint}\n", status_code=404, media_type="text/plain")
+    return asset_response(request, asset)
+
+
+def asset_response(request: Request, asset: Asset) -> Response:
+    """One asset's bytes with an ETag, `no-cache` and gzip when accepted (the console
+    serves its own files through this too)."""
     etag, raw, packed = _encoded(asset.file, asset.file.stat().st_mtime_ns, asset.rewrites)
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if etag in request.headers.get("if-none-match", ""):

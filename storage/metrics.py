@@ -130,6 +130,7 @@ class PrometheusMetrics:
         )
         self._callbacks = _Callbacks()
         registry.register(self._callbacks)
+        self._http_children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
 
     # -- what is read at scrape time ----------------------------------------------------------
 
@@ -188,8 +189,17 @@ class PrometheusMetrics:
     def observe_request(
         self, *, protocol: str, method: str, route: str, status: int, seconds: float
     ) -> None:
-        self.http_requests.labels(protocol, method, route, str(status)).inc()
-        self.http_duration.labels(protocol, method, route).observe(seconds)
+        key = (protocol, method, route, status)
+        children = self._http_children.get(key)
+        if children is None:
+            # `.labels()` costs microseconds per call; the label sets are few (route
+            # templates, not paths), so each pair of children is looked up once.
+            children = self._http_children[key] = (
+                self.http_requests.labels(protocol, method, route, str(status)),
+                self.http_duration.labels(protocol, method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     # -- the engine's RunMetrics port ---------------------------------------------------------
 

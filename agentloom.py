@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.builtin_templates import list_templates
 from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, GraphLimits
+from engine.knowledge.embeddings import OpenAIEmbeddingClients
 from engine.log_format import LogFormat, configure_logging
 from engine.outbound import OutboundGuard
 from engine.pricing import PriceError, load_price_table
@@ -40,12 +42,14 @@ from engine.services.accounts import AccountService, LoginPolicy
 from engine.services.agent_runs import AgentRunService
 from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
+from engine.services.background import BackgroundJobs
 from engine.services.broadcast import Broadcaster
 from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceRunQuerier, DataSourceService
 from engine.services.event_follow import EventFollower
 from engine.services.executions import ExecutionService
 from engine.services.human_input import HumanInputService
+from engine.services.knowledge import KnowledgeService
 from engine.services.records import Template
 from engine.services.remote_events import RemoteEventRelay
 from engine.services.request_log import RequestLogWriter
@@ -67,6 +71,7 @@ from rest_compat.operations import check_operations
 from rest_compat.request_log import RequestObserver
 from storage.analytics_stores import MongoRunStats
 from storage.bootstrap import Database, connect
+from storage.chroma_opener import ChromaOnDemand
 from storage.crypto import SecretBox, load_or_create_key
 from storage.data_dir import DataDirError, check_writable, hold_server_lock
 from storage.execution_stores import (
@@ -78,6 +83,12 @@ from storage.execution_stores import (
 from storage.health import database_reachable
 from storage.human_input_stores import MongoHumanInputBroker
 from storage.keys import load_or_create_secret
+from storage.knowledge_stores import (
+    GridFSOriginalStore,
+    MongoIngestEventStore,
+    MongoKnowledgeBaseStore,
+    MongoKnowledgeFileStore,
+)
 from storage.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from storage.metrics import PrometheusMetrics
 from storage.request_log_stores import MongoRequestLogStore
@@ -139,6 +150,10 @@ class Settings(BaseSettings):
     """When set, GET /metrics needs `Authorization: Bearer <token>`."""
     log_format: LogFormat = "text"
     """`json`: one JSON object per log line (time, level, logger, message, request id...)."""
+    # -- knowledge bases (issue 13)
+    chroma_url: str | None = None
+    """A Chroma server (`chroma run`) for knowledge base vectors; unset: embedded in
+    `<data>/chroma`, which only the API server process opens."""
 
     @property
     def production(self) -> bool:
@@ -170,9 +185,13 @@ class Runtime:
     request_log_store: MongoRequestLogStore
     request_log: RequestLogWriter | None
     """None when AGENTLOOM_REQUEST_LOG=false."""
+    vectors: ChromaOnDemand
+    """Knowledge base vectors (opened on first use, closed at shutdown)."""
 
 
-def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, environ: Mapping[str, str] | None = None, *, embedded_vectors: bool = True
+) -> Runtime:
     """Every service, store and port, wired once; nothing is assembled per request."""
     worker = worker_name()
     guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
@@ -210,6 +229,21 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
         read_upload=uploads.read_upload,
     )
     credentials = CredentialService(store=MongoCredentialStore(box), guard=guard)
+    vectors = vector_store(settings, embedded=embedded_vectors)
+    knowledge = KnowledgeService(
+        bases=MongoKnowledgeBaseStore(),
+        files=MongoKnowledgeFileStore(),
+        events=MongoIngestEventStore(),
+        originals=GridFSOriginalStore(),
+        vectors=vectors,
+        # The owner's stored OpenAI/Azure credential first, else the environment's.
+        embeddings=OpenAIEmbeddingClients(
+            credentials=credentials,
+            environ=dict(os.environ if environ is None else environ),
+            guard=guard,
+        ),
+        follow_poll_s=settings.log_poll_seconds,
+    )
     runner = WorkflowRunner(
         RunServices(
             event_sink=recorder,
@@ -217,6 +251,7 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
             outbound_guard=guard,
             credentials=credentials,
             data_sources=DataSourceRunQuerier(data_sources),
+            knowledge=knowledge,
             environ=dict(os.environ if environ is None else environ),
             prices=prices,
         )
@@ -284,6 +319,8 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
             files=uploads,
         ),
         analytics=AnalyticsService(requests=request_log_store, runs=MongoRunStats()),
+        knowledge=knowledge,
+        jobs=BackgroundJobs(),
     )
     return Runtime(
         services=services,
@@ -292,6 +329,24 @@ def build_runtime(settings: Settings, environ: Mapping[str, str] | None = None) 
         metrics=metrics,
         request_log_store=request_log_store,
         request_log=request_log,
+        vectors=vectors,
+    )
+
+
+def vector_store(settings: Settings, *, embedded: bool) -> ChromaOnDemand:
+    """Chroma for knowledge bases: the server at AGENTLOOM_CHROMA_URL, else the embedded one
+    in `<data>/chroma` when this process may own it (not a worker: one process per store)."""
+    url = (settings.chroma_url or "").strip()
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SystemExit(f"agentloom: AGENTLOOM_CHROMA_URL: not an http(s) URL: {url!r}")
+        return ChromaOnDemand(url=url)
+    if embedded:
+        return ChromaOnDemand(path=settings.data_dir / "chroma")
+    return ChromaOnDemand(
+        refusal="knowledge bases in an `agentloom worker` need AGENTLOOM_CHROMA_URL "
+        "(a Chroma server): the embedded Chroma belongs to the API server's process"
     )
 
 
@@ -373,9 +428,14 @@ def create_app(
             await runtime.request_log_store.ensure_indexes(retention_days=settings.request_log_days)
             host = runtime.host
             await host.recover()
+            # An ingest cannot resume where a stopped process left it: its file is
+            # marked failed, with the reason, and can be uploaded again.
+            await services.knowledge.fail_interrupted_ingests()
             # Runs live in this task group, not in the request that started them.
             async with anyio.create_task_group() as runs:
                 host.bind(runs if settings.run_in_server else None)
+                # Ingests too: an upload's job goes on after its request ends.
+                services.jobs.bind(runs)
                 runs.start_soon(host.sweep_forever)
                 runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
@@ -383,8 +443,12 @@ def create_app(
                     runs.start_soon(runtime.request_log.run_forever)
                 yield
                 host.bind(None)
+                services.jobs.bind(None)
+                # Cancelled ingests remove their partial chunks and fail their files
+                # (shielded) before the group exits and the stores close.
                 runs.cancel_scope.cancel()
         finally:
+            runtime.vectors.close()
             await database.close()
 
     graphql_app = ExplorerGraphQLApp(schema, services, graphql_ide="graphiql")
@@ -437,7 +501,7 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit(
             "agentloom worker needs AGENTLOOM_MONGODB_URI (a database shared with the server)"
         )
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, embedded_vectors=False)
     database = await connect(
         mongodb_uri=settings.mongodb_uri,
         database_name=settings.database,
@@ -451,6 +515,7 @@ async def run_worker(settings: Settings) -> None:
             runs.start_soon(host.sweep_forever)
             await host.work_forever()
     finally:
+        runtime.vectors.close()
         await database.close()
 
 

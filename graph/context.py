@@ -11,10 +11,12 @@ from engine.services.accounts import AccountService
 from engine.services.agent_runs import AgentRunService
 from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
+from engine.services.background import BackgroundJobs
 from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceService
 from engine.services.executions import ExecutionService
 from engine.services.human_input import HumanInputService
+from engine.services.knowledge import KnowledgeService
 from engine.services.records import User
 from engine.services.skills import SkillService
 from engine.services.traces import TraceService
@@ -41,6 +43,9 @@ class Services:
     traces: TraceService
     agent_runs: AgentRunService
     analytics: AnalyticsService
+    knowledge: KnowledgeService
+    jobs: BackgroundJobs
+    """The server's task group for jobs that outlive their request (knowledge ingests)."""
 
 
 @dataclass(kw_only=True)

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -64,8 +64,10 @@ from explorers import ExplorerGraphQLApp, install_explorers, log_urls
 from graph.auth import TokenService
 from graph.context import Services
 from graph.forwarded import TrustedProxyList
+from graph.local_mode import LocalUser, OriginList, cors_origins
 from graph.schema import build_schema
 from rest_compat.app import install_rest
+from rest_compat.cors import install_cors
 from rest_compat.operability import Operability, install_operability
 from rest_compat.operations import check_operations
 from rest_compat.request_log import RequestObserver
@@ -154,6 +156,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     """A Chroma server (`chroma run`) for knowledge base vectors; unset: embedded in
     `<data>/chroma`, which only the API server process opens."""
+    # -- seed 003 front ends (issue 12)
+    local_user: LocalUser = None
+    """Local mode: credential-less loopback requests act as this user (graph/local_mode.py)."""
+    cors_origins: OriginList = ""
+    """Browser origins allowed to call the API (comma list); CORS is off when empty."""
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0)
+    """An SSE comment after this long without a frame keeps idle AG-UI streams open."""
 
     @property
     def production(self) -> bool:
@@ -168,6 +177,13 @@ class Settings(BaseSettings):
         if self.production:
             raise SystemExit("AGENTLOOM_SECRET_KEY must be set when AGENTLOOM_ENV=production")
         return load_or_create_secret(self.data_dir, "jwt-secret")
+
+    def check_local_mode(self) -> None:
+        """Local mode trusts the machine, never a production deployment."""
+        if self.local_user and self.production:
+            raise SystemExit(
+                "agentloom: AGENTLOOM_LOCAL_USER is refused when AGENTLOOM_ENV=production"
+            )
 
 
 def _items(raw: str) -> list[str]:
@@ -409,6 +425,7 @@ def create_app(
     settings: Settings | None = None, environ: Mapping[str, str] | None = None
 ) -> AgentloomAPI:
     settings = settings or Settings()
+    settings.check_local_mode()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = build_runtime(settings, environ)
     services = runtime.services
@@ -492,6 +509,7 @@ def create_app(
             metrics_token=settings.metrics_token,
         ),
     )
+    install_cors(app, cors_origins(settings.cors_origins))  # last: outermost
     return app
 
 

@@ -72,6 +72,8 @@ class Context:
     api_key: str | None = None
     """The raw `X-Api-Key` header."""
     connection_params: dict[str, Any] | None = None
+    local_user: str | None = None
+    """Local mode: the username a request without credentials acts as (graph/local_mode.py)."""
     request: Any = None
     response: Any = None
     _viewer: Viewer | None = None
@@ -110,6 +112,8 @@ class Context:
                 note_caller(self._viewer.user_id, self._viewer.api_key_id)  # the request log's
                 return self._viewer
             if not token:
+                if self.local_user:
+                    return await self._local_viewer(self.local_user)
                 raise Unauthenticated("Not authenticated")
             # A verified token says who asks; that the account still exists is checked at
             # most once per 30 s per process, not on every request. API keys, which can be
@@ -143,6 +147,13 @@ class Context:
         return Viewer(
             user_id=user.id, role=user.role, scoped_workflow_ids=scope, api_key_id=key.id
         )
+
+    async def _local_viewer(self, username: str) -> Viewer:
+        user = await self.services.accounts.local_user(username)
+        self._user = user
+        self._viewer = Viewer(user_id=user.id, role=user.role)
+        note_caller(user.id)  # the request log's user (engine.diagnostics)
+        return self._viewer
 
     async def session_user_id(self) -> str:
         """The user id, for actions only a signed-in session (JWT) may take, not an API key."""

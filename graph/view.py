@@ -19,6 +19,7 @@ from strawberry.subscriptions import (
 from engine.errors import Unauthenticated
 from graph.context import Context, Services
 from graph.forwarded import trusted_proxies
+from graph.local_mode import local_username
 from graph.shared_results import encode_message
 
 PROTOCOLS = (
@@ -44,6 +45,7 @@ def context_for(services: Services, request: Request | WebSocket, response: Any 
         client=client_address(request),
         authorization=request.headers.get("authorization"),
         api_key=request.headers.get("x-api-key"),
+        local_user=local_username(request),
         request=request,
         response=response,
     )

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.errors import AgentloomError
 from graph.context import Context
+from graph.local_mode import local_username
 from graph.view import client_address
 from rest_compat.operations import operation
 
@@ -45,6 +46,7 @@ async def execution_socket(websocket: WebSocket) -> None:
         client=client_address(websocket),
         authorization=f"Bearer {token}" if token else None,
         api_key=websocket.headers.get("x-api-key"),
+        local_user=local_username(websocket),
         request=websocket,
     )
     schema = websocket.app.state.schema

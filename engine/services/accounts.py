@@ -12,7 +12,7 @@ import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from engine.errors import RateLimited, Unauthenticated, ValidationFailed
+from engine.errors import Conflict, RateLimited, Unauthenticated, ValidationFailed
 from engine.services.records import Role, User
 from engine.services.stores import LoginFailureStore, UserStore
 
@@ -52,6 +52,8 @@ class AccountService:
         self._failures = failures
         self._policy = policy or LoginPolicy()
         self._admins = frozenset(name.lower() for name in admin_usernames)
+        self._local: dict[str, User] = {}
+        """Local-mode accounts by username, once found or created (see `local_user`)."""
         self._known: dict[str, float] = {}
         """User ids seen to exist, with when: a token's subject is checked at most once per
         `KNOWN_FOR_S` per process, not on every request."""
@@ -93,6 +95,30 @@ class AccountService:
         if not await anyio.to_thread.run_sync(_verify, stored_hash, password) or user is None:
             raise Unauthenticated(LOGIN_FAILED)
         await self._failures.clear(key)
+        return user
+
+    async def local_user(self, username: str) -> User:
+        """The local-mode account (`AGENTLOOM_LOCAL_USER`), created on first use.
+
+        It has no password (nobody can log in as it with one): only local-mode requests
+        and the tokens or API keys they create act as it. An existing account with that
+        name is used as it is.
+        """
+        found = self._local.get(username)
+        if found is not None:
+            return found
+        user = await self._users.by_username(username)
+        if user is None:
+            role: Role = "admin" if username.lower() in self._admins else "user"
+            created = User(username=username, email=f"{username}@localhost", role=role)
+            try:
+                await self._users.add(created)
+                user = created
+            except Conflict:  # two first requests raced; the other one created it
+                user = await self._users.by_username(username)
+        if user is None:
+            raise Unauthenticated("the local user could not be created")
+        self._local[username] = user
         return user
 
     async def user(self, user_id: str) -> User | None:

@@ -16,6 +16,7 @@ from graph.context import Context
 from graph.conventions import Node
 from graph.datasources import DataSourceType
 from graph.executions import ExecutionType, execution_or_none
+from graph.knowledge import KnowledgeBaseType, KnowledgeFileType
 from graph.workflows import TemplateType, WorkflowType, workflow_or_none
 
 Info = strawberry.Info[Context, None]
@@ -46,6 +47,14 @@ class NodeQueryRoot:
             pass
         try:
             return DataSourceType.of(await services.data_sources.get(owner, key))
+        except NotFound:
+            pass
+        try:
+            return KnowledgeBaseType.of(await services.knowledge.get_knowledge_base(owner, key))
+        except NotFound:
+            pass
+        try:
+            return KnowledgeFileType.of(await services.knowledge.get_file(owner, key))
         except NotFound:
             pass
         return None

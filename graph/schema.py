@@ -33,6 +33,11 @@ from graph.executions import (
     ExecutionType,
 )
 from graph.human_input import HumanInputMutationRoot, HumanInputQueryRoot
+from graph.knowledge import (
+    KnowledgeMutationRoot,
+    KnowledgeQueryRoot,
+    KnowledgeSubscriptionRoot,
+)
 from graph.nodes import NodeQueryRoot
 from graph.secrets import SecretsMutationRoot, SecretsQueryRoot
 from graph.shared_results import SharedResultExecutor
@@ -49,6 +54,7 @@ QUERY_ROOTS: tuple[type, ...] = (
     WorkflowQueryRoot,
     ExecutionQueryRoot,
     DataSourceQueryRoot,
+    KnowledgeQueryRoot,
     SecretsQueryRoot,
     SkillQueryRoot,
     TraceQueryRoot,
@@ -60,13 +66,14 @@ MUTATION_ROOTS: tuple[type, ...] = (
     WorkflowMutationRoot,
     ExecutionMutationRoot,
     DataSourceMutationRoot,
+    KnowledgeMutationRoot,
     SecretsMutationRoot,
     SkillMutationRoot,
     HumanInputMutationRoot,
     AgentRunMutationRoot,
     UploadMutationRoot,
 )
-SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot,)
+SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot, KnowledgeSubscriptionRoot)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30

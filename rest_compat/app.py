@@ -7,6 +7,7 @@ from starlette.routing import WebSocketRoute
 
 from rest_compat import (
     agui,
+    api_knowledge,
     api_secrets,
     api_workflows,
     v1_auth,
@@ -25,6 +26,7 @@ ROUTERS = (
     api_workflows.router,
     v1_datasources.router,
     api_secrets.router,
+    api_knowledge.router,
     agui.router,
 )
 

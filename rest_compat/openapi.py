@@ -65,6 +65,7 @@ ERRORS: dict[int, tuple[str, str]] = {
         "PAYLOAD_TOO_LARGE",
         "Over a size cap (workflow nodes/edges/bytes, upload size); the message names the limit.",
     ),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "A file type that cannot be read; the message names it."),
     422: ("VALIDATION_ERROR", "Invalid input; the message starts with the offending field."),
     429: ("RATE_LIMITED", "Too many attempts in the window; try again later."),
     502: ("UPSTREAM_FAILED", "An outside service (database, LLM, URL) failed."),
@@ -84,6 +85,7 @@ RULES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
         (rf"^(POST|PUT) /api/templates(/{ID})?$", {413}),
         (r"^POST /ag-ui$", {413}),
         (r"^POST /api/upload$", {400, 413}),
+        (rf"^POST /api/knowledge-bases/{ID}/files$", {400, 413, 415}),
         # every update writes a new version; two at once: one gets 409
         (rf"^PUT /api(/v1)?/workflows/{ID}$", {409}),
         (rf"^POST /api/v1/workflows/{ID}/versions/{ID}/rollback$", {409}),

@@ -26,11 +26,10 @@ from engine.clock import utcnow
 from engine.errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from engine.outbound import OutboundGuard
 from engine.ports import ProviderConfig
+from engine.services.inputs import CredentialFields
 from engine.services.records import new_id
 
 RUNTIME_KEYS_PER_MINUTE = 10
-MAX_TEXT = 500
-MAX_KEY = 4096
 
 
 @dataclass(kw_only=True)
@@ -67,21 +66,6 @@ class CredentialStore(Protocol):
     async def delete(self, owner_id: str, credential_id: str) -> bool: ...
 
 
-def _text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    if value is None:
-        if required:
-            raise ValidationFailed(f"{name} is required", field=name)
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be a string", field=name)
-    text: str = value.strip()
-    if required and not text:
-        raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(text) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return text
-
-
 def is_loopback(client: str) -> bool:
     try:
         return ip_address(client).is_loopback
@@ -91,7 +75,7 @@ def is_loopback(client: str) -> bool:
 
 def endpoint_of(value: Any) -> str:
     """A syntactically valid http(s) endpoint URL, or "" for none; never a DNS lookup."""
-    endpoint = _text(value, "endpoint", limit=2000)
+    endpoint: str = CredentialFields.changes({"endpoint": value})["endpoint"]
     if not endpoint:
         return ""
     problem = ""
@@ -137,13 +121,16 @@ class CredentialService:
         endpoint: Any = None,
         model: Any = None,
     ) -> Credential:
+        fields = CredentialFields.parse(
+            provider=provider, name=name, api_key=api_key, endpoint=endpoint, model=model
+        )
         credential = Credential(
             owner_id=owner_id,
-            provider=_text(provider, "provider", required=True, limit=100).lower(),
-            name=_text(name, "name"),
-            api_key=_text(api_key, "apiKey", limit=MAX_KEY),
-            endpoint=endpoint_of(endpoint),
-            model=_text(model, "model"),
+            provider=fields.provider.lower(),
+            name=fields.name,
+            api_key=fields.api_key,
+            endpoint=endpoint_of(fields.endpoint),
+            model=fields.model,
         )
         await self._store.add(credential)
         return credential
@@ -154,16 +141,16 @@ class CredentialService:
         """Change the given fields; an absent or empty `api_key` keeps the stored key."""
         stored = await self.get(owner_id, credential_id)
         updated = replace(stored, updated_at=utcnow())
-        if changes.get("provider") is not None:
-            updated.provider = _text(changes["provider"], "provider", required=True).lower()
-        if changes.get("name") is not None:
-            updated.name = _text(changes["name"], "name")
-        if changes.get("api_key"):
-            updated.api_key = _text(changes["api_key"], "apiKey", limit=MAX_KEY)
-        if changes.get("endpoint") is not None:
-            updated.endpoint = endpoint_of(changes["endpoint"])
-        if changes.get("model") is not None:
-            updated.model = _text(changes["model"], "model")
+        # Absent (None) keeps a field; an empty apiKey keeps the stored key too.
+        given = {key: value for key, value in changes.items() if value is not None}
+        if not given.get("api_key"):
+            given.pop("api_key", None)
+        fields = CredentialFields.changes(given)
+        if "provider" in fields:
+            fields["provider"] = fields["provider"].lower()
+        if "endpoint" in fields:
+            fields["endpoint"] = endpoint_of(fields["endpoint"])
+        updated = replace(updated, **fields)
         await self._store.save(updated)
         return updated
 

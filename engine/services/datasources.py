@@ -16,14 +16,11 @@ from typing import Any, Protocol
 
 from engine.clock import utcnow
 from engine.errors import NotFound, OutboundRefused, ValidationFailed
+from engine.services.inputs import DataSourceFields
 from engine.services.pages import Page
 from engine.services.records import JSONDict, new_id
 
-DATA_SOURCE_TYPES: tuple[str, ...] = ("mysql", "postgresql", "api", "json", "mongodb")
-DATA_SOURCE_STATUSES: tuple[str, ...] = ("active", "inactive")
 MAX_LIMIT = 100
-MAX_NAME = 200
-MAX_DESCRIPTION = 5000
 ALLOW_SETTING = "AGENTLOOM_OUTBOUND_ALLOW"
 
 FileReader = Callable[[str], Awaitable[Any]]
@@ -103,27 +100,6 @@ UploadReader = Callable[[str, str], Awaitable[bytes]]
 """(owner id, file id) -> the uploaded file's bytes."""
 
 
-def _text(value: Any, name: str, *, required: bool, limit: int) -> str:
-    if value is None:
-        if required:
-            raise ValidationFailed(f"{name} is required", field=name)
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be a string", field=name)
-    text: str = value.strip()
-    if required and not text:
-        raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(text) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return text
-
-
-def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValidationFailed(f"{name} must be one of {', '.join(choices)}", field=name)
-    return str(value)
-
-
 def _refusal(refused: OutboundRefused) -> OutboundRefused:
     """The guard's refusal, saying (once) how an operator allows the host."""
     if ALLOW_SETTING in refused.message:
@@ -175,10 +151,8 @@ class DataSourceService:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= MAX_LIMIT:
             raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-        if query.type is not None:
-            _choice(query.type, "type", DATA_SOURCE_TYPES)
-        if query.status is not None:
-            _choice(query.status, "status", DATA_SOURCE_STATUSES)
+        filters = {"type": query.type, "status": query.status}
+        DataSourceFields.changes({k: v for k, v in filters.items() if v is not None})
         found = await self._store.find(owner_id, query)
         return Page(items=[self._masked(s) for s in found.items], total=found.total)
 
@@ -194,17 +168,17 @@ class DataSourceService:
         description: Any = None,
         status: Any = None,
     ) -> DataSource:
-        ds_type = _choice(type, "type", DATA_SOURCE_TYPES)
-        if not isinstance(config, dict):
-            raise ValidationFailed("config must be an object", field="config")
-        self._connectors.validate(ds_type, config)
+        fields = DataSourceFields.parse(
+            type=type, config=config, name=name, description=description, status=status
+        )
+        self._connectors.validate(fields.type, fields.config)
         source = DataSource(
             owner_id=owner_id,
-            name=_text(name, "name", required=True, limit=MAX_NAME),
-            description=_text(description, "description", required=False, limit=MAX_DESCRIPTION),
-            type=ds_type,
-            config=dict(config),
-            status=_choice(status or "active", "status", DATA_SOURCE_STATUSES),
+            name=fields.name,
+            description=fields.description,
+            type=fields.type,
+            config=dict(fields.config),
+            status=fields.status,
         )
         await self._store.add(source)
         return self._masked(source)
@@ -213,22 +187,14 @@ class DataSourceService:
         """Change the given fields; a masked secret sent back keeps the stored one."""
         stored = await self._load(owner_id, source_id)
         updated = replace(stored, updated_at=utcnow())
-        if "name" in changes:
-            updated.name = _text(changes["name"], "name", required=True, limit=MAX_NAME)
-        if "description" in changes:
-            updated.description = _text(
-                changes["description"], "description", required=False, limit=MAX_DESCRIPTION
+        # An absent type or config keeps the stored one.
+        given = {k: v for k, v in changes.items() if v is not None or k not in ("type", "config")}
+        fields = DataSourceFields.changes(given)
+        if "config" in fields:
+            fields["config"] = self._connectors.keep_masked(
+                fields.get("type", updated.type), fields["config"], stored.config
             )
-        if "status" in changes:
-            updated.status = _choice(changes["status"], "status", DATA_SOURCE_STATUSES)
-        if "type" in changes and changes["type"] is not None:
-            updated.type = _choice(changes["type"], "type", DATA_SOURCE_TYPES)
-        if "config" in changes and changes["config"] is not None:
-            if not isinstance(changes["config"], dict):
-                raise ValidationFailed("config must be an object", field="config")
-            updated.config = self._connectors.keep_masked(
-                updated.type, changes["config"], stored.config
-            )
+        updated = replace(updated, **fields)
         self._connectors.validate(updated.type, updated.config)
         await self._store.save(updated)
         return self._masked(updated)

@@ -43,7 +43,6 @@ from engine.knowledge.ports import (
 from engine.knowledge.records import (
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
-    DEFAULT_EMBEDDING_MODEL,
     SEARCH_MODES,
     IngestEvent,
     KnowledgeBase,
@@ -52,6 +51,7 @@ from engine.knowledge.records import (
     SearchMode,
 )
 from engine.knowledge.retrieval import FileScope, Retriever
+from engine.services.inputs import KnowledgeBaseFields, KnowledgeQuery
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +61,11 @@ MIN_CHUNK_SIZE = 64
 MAX_CHUNK_SIZE = 4096
 """In our word-level tokens; about 5,500 BPE tokens, inside the 8,191 an OpenAI embedding
 model takes per input."""
-MAX_NAME = 200
-MAX_DESCRIPTION = 5000
-MAX_MODEL = 200
 MAX_FILE_NAME = 255
 MAX_TOP_K = 50
-MAX_QUERY = 8000
 
 IngestListener = Callable[[IngestEvent], Awaitable[None]]
 _FORMAT_TYPES = {kind: media for media, kind in reversed(list(CONTENT_TYPES.items()))}
-
-
-def _text(value: Any, name: str, *, required: bool, limit: int) -> str:
-    if value is None:
-        if required:
-            raise ValidationFailed(f"{name} is required", field=name)
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{name} must be a string", field=name)
-    text = value.strip()
-    if required and not text:
-        raise ValidationFailed(f"{name} must not be empty", field=name)
-    if len(text) > limit:
-        raise ValidationFailed(f"{name} must be at most {limit} characters", field=name)
-    return text
 
 
 def _integer(value: Any, name: str, *, low: int, high: int) -> int:
@@ -190,16 +171,14 @@ class KnowledgeService:
         )
         if overlap >= size:
             raise ValidationFailed("chunkOverlap must be less than chunkSize", field="chunkOverlap")
+        fields = KnowledgeBaseFields.parse(
+            name=name, description=description, embedding_model=embedding_model
+        )
         kb = KnowledgeBase(
             owner_id=owner_id,
-            name=_text(name, "name", required=True, limit=MAX_NAME),
-            description=_text(description, "description", required=False, limit=MAX_DESCRIPTION),
-            embedding_model=_text(
-                DEFAULT_EMBEDDING_MODEL if embedding_model is None else embedding_model,
-                "embeddingModel",
-                required=True,
-                limit=MAX_MODEL,
-            ),
+            name=fields.name,
+            description=fields.description,
+            embedding_model=fields.embedding_model,
             chunk_size=size,
             chunk_overlap=overlap,
         )
@@ -223,12 +202,11 @@ class KnowledgeService:
         stored chunks were made with them."""
         kb = await self.get_knowledge_base(owner_id, kb_id)
         updated = replace(kb, updated_at=utcnow())
-        if name is not None:
-            updated.name = _text(name, "name", required=True, limit=MAX_NAME)
-        if description is not None:
-            updated.description = _text(
-                description, "description", required=False, limit=MAX_DESCRIPTION
-            )
+        given = {"name": name, "description": description}
+        updated = replace(
+            updated,
+            **KnowledgeBaseFields.changes({k: v for k, v in given.items() if v is not None}),
+        )
         await self._bases.save(updated)
         return updated
 
@@ -433,7 +411,7 @@ class KnowledgeService:
     ) -> list[SearchHit]:
         """The best `top_k` chunks for `query` in the given knowledge bases (all the owner's
         when `None`), scored 0..1 (see `engine.knowledge.retrieval`), at least `min_score`."""
-        text = _text(query, "query", required=True, limit=MAX_QUERY)
+        text = KnowledgeQuery.parse(query=query).query
         top_k = _integer(top_k, "topK", low=1, high=MAX_TOP_K)
         if isinstance(min_score, bool) or not isinstance(min_score, int | float):
             raise ValidationFailed("minScore must be a number", field="minScore")

@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from engine.clock import utcnow
-from engine.errors import NotFound, ValidationFailed
-from engine.graph_limits import GraphLimits, check_graph_size
+from engine.errors import NotFound, PayloadTooLarge, ValidationFailed
+from engine.graph_limits import GraphLimits, check_graph_size, json_size
 from engine.graph_model import parse_graph
+from engine.node_schemas import check_node_configs
+from engine.services.access import Owner, reach, user_of
+from engine.services.inputs import TemplateFields, WorkflowFields
 from engine.services.pages import Page
 from engine.services.records import (
     WORKFLOW_STATUSES,
@@ -26,29 +29,13 @@ MAX_LIMIT = 100
 PUBLISHED = "published"
 DRAFT = "draft"
 SORT_FIELDS = ("name", "created_at", "updated_at")
-MAX_NAME = 200
-MAX_DESCRIPTION = 5000
-
-
-def _text(value: Any, field: str, *, required: bool, limit: int) -> str:
-    if value is None:
-        if required:
-            raise ValidationFailed(f"{field} is required", field=field)
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be a string", field=field)
-    text: str = value.strip()
-    if required and not text:
-        raise ValidationFailed(f"{field} must not be empty", field=field)
-    if len(text) > limit:
-        raise ValidationFailed(f"{field} must be at most {limit} characters", field=field)
-    return text
 
 
 def check_graph(
     nodes: Any, edges: Any, limits: GraphLimits | None = None
 ) -> tuple[list[JSONDict], list[JSONDict]]:
-    """Size and structure only: a draft may be incomplete, but never malformed or huge."""
+    """Size, structure and config shapes: a draft may be incomplete (a required field
+    empty), but never malformed (a config value of the wrong type) or huge."""
     check_graph_size(nodes, edges, limits)
     if nodes is None:
         nodes = []
@@ -59,7 +46,28 @@ def check_graph(
     if not isinstance(edges, list):
         raise ValidationFailed("edges must be a list", field="edges")
     parse_graph(nodes, edges)
+    check_node_configs(nodes)
     return nodes, edges
+
+
+def check_extra(extra: Any, limits: GraphLimits | None = None) -> JSONDict:
+    """A workflow document's keys besides nodes/edges: any JSON object, kept as it is.
+
+    It counts against the same byte cap as the graph (`AGENTLOOM_MAX_WORKFLOW_BYTES`).
+    """
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise ValidationFailed("extra must be a JSON object", field="extra")
+    if "nodes" in extra or "edges" in extra:
+        raise ValidationFailed("extra must not hold nodes or edges", field="extra")
+    cap = (limits or GraphLimits()).max_bytes
+    if json_size([extra], cap) > cap:
+        raise PayloadTooLarge(
+            f"a workflow's other top-level keys may take at most {cap} bytes of JSON",
+            field="extra",
+        )
+    return extra
 
 
 def check_query(query: WorkflowQuery) -> WorkflowQuery:
@@ -93,22 +101,32 @@ class WorkflowService:
 
     # -- reading -------------------------------------------------------------------------
 
-    async def get(self, owner_id: str, workflow_id: str) -> Workflow:
-        workflow = await self._workflows.get(owner_id, workflow_id)
+    async def get(self, owner: Owner, workflow_id: str) -> Workflow:
+        """Every read or change of one workflow passes here: out of the caller's reach
+        (a scoped API key) answers like a missing one."""
+        access = reach(owner)
+        access.require(workflow_id)
+        workflow = await self._workflows.get(access.user_id, workflow_id)
         if workflow is None:
             raise NotFound(f"Workflow {workflow_id} not found")
         return workflow
 
-    async def find(self, owner_id: str, query: WorkflowQuery) -> Page[Workflow]:
-        return await self._workflows.find(owner_id, check_query(query))
+    async def find(self, owner: Owner, query: WorkflowQuery) -> Page[Workflow]:
+        access = reach(owner)
+        if access.workflow_ids is not None:
+            allowed = access.workflow_ids
+            if query.only_ids is not None:
+                allowed = allowed & query.only_ids
+            query = replace(query, only_ids=allowed)
+        return await self._workflows.find(access.user_id, check_query(query))
 
-    async def versions(self, owner_id: str, workflow_id: str) -> list[WorkflowVersion]:
-        await self.get(owner_id, workflow_id)
-        return await self._workflows.versions(owner_id, workflow_id)
+    async def versions(self, owner: Owner, workflow_id: str) -> list[WorkflowVersion]:
+        await self.get(owner, workflow_id)
+        return await self._workflows.versions(user_of(owner), workflow_id)
 
-    async def version(self, owner_id: str, workflow_id: str, version: int) -> WorkflowVersion:
-        await self.get(owner_id, workflow_id)
-        found = await self._workflows.version(owner_id, workflow_id, version)
+    async def version(self, owner: Owner, workflow_id: str, version: int) -> WorkflowVersion:
+        await self.get(owner, workflow_id)
+        found = await self._workflows.version(user_of(owner), workflow_id, version)
         if found is None:
             raise NotFound(f"Version {version} of workflow {workflow_id} not found")
         return found
@@ -117,8 +135,8 @@ class WorkflowService:
         check_graph_size(nodes, edges, self.limits)
         return validate_workflow(nodes, edges)
 
-    async def export(self, owner_id: str, workflow_id: str) -> tuple[Workflow, datetime]:
-        return await self.get(owner_id, workflow_id), utcnow()
+    async def export(self, owner: Owner, workflow_id: str) -> tuple[Workflow, datetime]:
+        return await self.get(owner, workflow_id), utcnow()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -131,39 +149,39 @@ class WorkflowService:
         nodes: Any = None,
         edges: Any = None,
         type: Any = None,
+        extra: Any = None,
         comment: str = "Created",
     ) -> Workflow:
         checked_nodes, checked_edges = check_graph(nodes, edges, self.limits)
+        fields = WorkflowFields.parse(name=name, description=description, type=type)
         workflow = Workflow(
             owner_id=owner_id,
-            name=_text(name, "name", required=True, limit=MAX_NAME),
-            description=_text(description, "description", required=False, limit=MAX_DESCRIPTION),
-            type=_text(type, "type", required=False, limit=50) or "workflow",
+            name=fields.name,
+            description=fields.description,
+            type=fields.type or "workflow",
             nodes=checked_nodes,
             edges=checked_edges,
+            extra=check_extra(extra, self.limits),
         )
         await self._workflows.add(workflow, self._snapshot(workflow, comment))
         return workflow
 
     async def update(
         self,
-        owner_id: str,
+        owner: Owner,
         workflow_id: str,
         *,
         changes: dict[str, Any],
         comment: str = "Updated",
     ) -> Workflow:
         """Apply the given fields; absent keys keep their value. Writes a new version."""
-        current = await self.get(owner_id, workflow_id)
-        fields: dict[str, Any] = {}
-        if "name" in changes:
-            fields["name"] = _text(changes["name"], "name", required=True, limit=MAX_NAME)
-        if "description" in changes:
-            fields["description"] = _text(
-                changes["description"], "description", required=False, limit=MAX_DESCRIPTION
-            )
-        if "type" in changes and changes["type"] is not None:
-            fields["type"] = _text(changes["type"], "type", required=False, limit=50) or "workflow"
+        current = await self.get(owner, workflow_id)
+        given: dict[str, Any] = {k: changes[k] for k in ("name", "description") if k in changes}
+        if changes.get("type") is not None:
+            given["type"] = changes["type"]
+        fields: dict[str, Any] = WorkflowFields.changes(given)
+        if "type" in fields:
+            fields["type"] = fields["type"] or "workflow"
         if "status" in changes and changes["status"] is not None:
             if changes["status"] not in WORKFLOW_STATUSES:
                 raise ValidationFailed(
@@ -177,13 +195,15 @@ class WorkflowService:
             nodes = changes["nodes"] if changes.get("nodes") is not None else current.nodes
             edges = changes["edges"] if changes.get("edges") is not None else current.edges
             fields["nodes"], fields["edges"] = check_graph(nodes, edges, self.limits)
+        if "extra" in changes:  # replaced whole: a document's keys are as its last save sent them
+            fields["extra"] = check_extra(changes["extra"], self.limits)
         return await self._write_version(current, fields, comment)
 
     async def publish(
-        self, owner_id: str, workflow_id: str, *, is_published: bool, input_modes: Any
+        self, owner: Owner, workflow_id: str, *, is_published: bool, input_modes: Any
     ) -> Workflow:
         """Publishing changes metadata only, so it writes no new graph version."""
-        current = await self.get(owner_id, workflow_id)
+        current = await self.get(owner, workflow_id)
         if input_modes is None:
             modes = current.input_modes
         elif isinstance(input_modes, list) and all(isinstance(m, str) for m in input_modes):
@@ -200,20 +220,22 @@ class WorkflowService:
         await self._workflows.save(updated, None, expected=current.version)
         return updated
 
-    async def delete(self, owner_id: str, workflow_id: str) -> None:
-        if not await self._workflows.delete(owner_id, workflow_id):
+    async def delete(self, owner: Owner, workflow_id: str) -> None:
+        reach(owner).require(workflow_id)
+        if not await self._workflows.delete(user_of(owner), workflow_id):
             raise NotFound(f"Workflow {workflow_id} not found")
 
     async def rollback(
-        self, owner_id: str, workflow_id: str, version: int, *, comment: str | None
+        self, owner: Owner, workflow_id: str, version: int, *, comment: str | None
     ) -> Workflow:
-        target = await self.version(owner_id, workflow_id, version)
-        current = await self.get(owner_id, workflow_id)
+        target = await self.version(owner, workflow_id, version)
+        current = await self.get(owner, workflow_id)
         fields = {
             "name": target.name,
             "description": target.description,
             "nodes": target.nodes,
             "edges": target.edges,
+            "extra": target.extra,
         }
         note = (comment or "").strip() or f"Rolled back to version {version}"
         return await self._write_version(current, fields, note)
@@ -230,6 +252,7 @@ class WorkflowService:
                 nodes=payload.get("nodes"),
                 edges=payload.get("edges"),
                 type=payload.get("type"),
+                extra=payload.get("extra"),
                 comment="Imported",
             )
         except ValidationFailed as exc:
@@ -250,6 +273,7 @@ class WorkflowService:
             description=description if description is not None else template.description,
             nodes=template.nodes,
             edges=template.edges,
+            extra=template.extra,
             comment=f"Created from template {template.id}",
         )
 
@@ -272,6 +296,7 @@ class WorkflowService:
             description=workflow.description,
             nodes=workflow.nodes,
             edges=workflow.edges,
+            extra=workflow.extra,
             comment=comment,
             created_at=workflow.updated_at,
         )
@@ -312,11 +337,10 @@ class TemplateService:
 
     def _apply(self, template: Template, fields: dict[str, Any], *, creating: bool) -> Template:
         out = replace(template, updated_at=utcnow())
-        if creating or "name" in fields:
-            out.name = _text(fields.get("name"), "name", required=True, limit=MAX_NAME)
-        for key, limit in (("description", MAX_DESCRIPTION), ("category", 100), ("icon", 100)):
-            if key in fields:
-                setattr(out, key, _text(fields[key], key, required=False, limit=limit))
+        if creating and fields.get("name") is None:
+            TemplateFields.parse(**fields)  # reports the missing name
+        for key, value in TemplateFields.changes(fields).items():
+            setattr(out, key, value)
         if "tags" in fields and fields["tags"] is not None:
             tags = fields["tags"]
             if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -326,4 +350,6 @@ class TemplateService:
             nodes = fields.get("nodes") if fields.get("nodes") is not None else out.nodes
             edges = fields.get("edges") if fields.get("edges") is not None else out.edges
             out.nodes, out.edges = check_graph(nodes, edges, self._limits)
+        if "extra" in fields:
+            out.extra = check_extra(fields["extra"], self._limits)
         return out

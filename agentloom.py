@@ -40,6 +40,7 @@ from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.accounts import AccountService, LoginPolicy
 from engine.services.agent_runs import AgentRunService
+from engine.services.ai_builders import AiBuilderService
 from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
 from engine.services.background import BackgroundJobs
@@ -48,6 +49,7 @@ from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceRunQuerier, DataSourceService
 from engine.services.event_follow import EventFollower
 from engine.services.executions import ExecutionService
+from engine.services.goal_flow import GoalGraphs, GoalMode
 from engine.services.human_input import HumanInputService
 from engine.services.knowledge import KnowledgeService
 from engine.services.records import Template
@@ -56,6 +58,7 @@ from engine.services.request_log import RequestLogWriter
 from engine.services.run_host import RunHost, worker_name
 from engine.services.run_recorder import RunRecorder
 from engine.services.skills import SkillService
+from engine.services.tool_discovery import ToolDiscoveryService
 from engine.services.traces import TraceService
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
@@ -143,6 +146,11 @@ class Settings(BaseSettings):
     """Log every HTTP request at INFO (uvicorn's access log)."""
     run_in_server: bool = True
     """Run executions in the API process; false leaves them to `agentloom worker`s."""
+    # -- outside tools and AI builders (issue 14)
+    goal_mode: GoalMode = "react"
+    """How goals run (`/ag-ui/goal`): `react` (an agent) or `flow` (a planned workflow)."""
+    discovery_timeout_seconds: float = 10.0
+    """Upper bound of one MCP server or A2A agent discovery."""
     # -- operability (issue 15)
     request_log: bool = True
     """Keep the request log (one record per request or session; analytics reads it)."""
@@ -304,6 +312,11 @@ def build_runtime(
     )
     human_input = HumanInputService(store=human_broker)
     run_lookup = MongoRunLookup()
+    ai_builders = AiBuilderService(
+        guard=guard,
+        credentials=credentials,
+        environ=dict(os.environ if environ is None else environ),
+    )
     services = Services(
         accounts=AccountService(
             users=MongoUserStore(),
@@ -333,8 +346,13 @@ def build_runtime(
             human=human_input,
             lookup=run_lookup,
             files=uploads,
+            goals=GoalGraphs(mode=settings.goal_mode, skills=skills, builders=ai_builders),
         ),
         analytics=AnalyticsService(requests=request_log_store, runs=MongoRunStats()),
+        tool_discovery=ToolDiscoveryService(
+            guard=guard, discover_timeout_s=settings.discovery_timeout_seconds
+        ),
+        ai_builders=ai_builders,
         knowledge=knowledge,
         jobs=BackgroundJobs(),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from engine.services.agent_runs import AgentRun, AgentRunRequest
-from engine.services.goal_runs import GoalOptions, goal_graph
+from engine.services.goal_runs import GoalOptions
 from engine.services.human_input import HumanAnswer
 from engine.services.records import Execution
 from engine.services.workflow_json import parse_workflow_json
@@ -31,6 +31,10 @@ class AgentRunType:
         description="After answering a run named by runId: the seq of the request answered "
         "(follow `executionEvents` from there); 0 otherwise."
     )
+    planned_workflow: JSON | None = strawberry.field(
+        description="A goal run in Flow mode: the workflow planned for the goal "
+        "(`{nodes, edges}`); null for every other run."
+    )
 
     @classmethod
     def of(cls, r: AgentRun) -> AgentRunType:
@@ -39,6 +43,7 @@ class AgentRunType:
             run_id=r.run_id,
             thread_id=r.thread_id,
             resume_after_seq=r.resume_after_seq,
+            planned_workflow=r.planned_workflow,
         )
 
 
@@ -98,7 +103,8 @@ class AgentRunInput:
 
 
 @strawberry.input(
-    description="A goal run: a ReAct agent with the given tools and skills works on `goal`."
+    description="A goal run: a ReAct agent with the given tools and skills works on `goal` "
+    "(in FLOW `goalMode`, a workflow planned for it)."
 )
 class GoalRunInput:
     run_id: str | None = strawberry.field(default=None, description="The client's run id.")
@@ -118,6 +124,16 @@ class GoalRunInput:
     max_steps: int | None = strawberry.field(
         default=None, description="Chat completions the agent may make (default 8)."
     )
+    mcp_servers: JSON | None = strawberry.field(
+        default=None,
+        description="MCP servers whose tools the agent may call: `[{url, tools?, headers?, "
+        "name?}]` (docs/external-tools.md).",
+    )
+    http_tools: JSON | None = strawberry.field(
+        default=None,
+        description="HTTP tool definitions the agent may call: `[{name, url, method, headers, "
+        "body, description?}]`.",
+    )
 
     def request(self) -> AgentRunRequest:
         return AgentRunRequest(
@@ -133,6 +149,8 @@ class GoalRunInput:
                 provider=self.provider or None,
                 model=self.model or None,
                 max_steps=self.max_steps or None,
+                mcp_servers=self.mcp_servers,
+                http_tools=self.http_tools,
             ),
         )
 
@@ -183,14 +201,16 @@ class AgentRunMutationRoot:
         return await _agent_run(info, input.request)
 
     @strawberry.mutation(
-        description="`startAgentRun` for a goal: a ReAct agent with the given tools and skills."
+        description="`startAgentRun` for a goal: a ReAct agent with the given tools and "
+        "skills, or, when `goalMode` is FLOW, a workflow planned for the goal (its "
+        "`plannedWorkflow`)."
     )
     async def start_goal_run(self, info: Info, input: GoalRunInput) -> AgentRunPayload:
         return await _agent_run(info, input.request)
 
     @strawberry.mutation(
-        description="Start a ReAct agent on a goal with the given tools and skills; "
-        "follow it with `executionEvents`."
+        description="Start a ReAct agent on a goal with the given tools and skills (in FLOW "
+        "`goalMode`: a workflow planned for the goal); follow it with `executionEvents`."
     )
     async def start_goal(self, info: Info, input: StartGoalInput) -> StartGoalPayload:
         owner = await info.context.user_id()
@@ -204,16 +224,16 @@ class AgentRunMutationRoot:
         services = info.context.services
 
         async def start() -> Execution:
-            nodes, edges = await goal_graph(services.skills, owner, options)
+            graph = await services.agent_runs.goal_graph(owner, input.goal, options)
             return await services.executions.start_graph(
                 owner,
-                nodes=nodes,
-                edges=edges,
+                nodes=graph.nodes,
+                edges=graph.edges,
                 input_data={
                     "input": input.goal,
                     "messages": [{"role": "user", "content": input.goal}],
                 },
-                kind="goal",
+                kind=graph.kind,
                 workflow_name="goal",
             )
 

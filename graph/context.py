@@ -9,6 +9,7 @@ from engine.diagnostics import note_caller
 from engine.errors import Forbidden, NotFound, Unauthenticated
 from engine.services.accounts import AccountService
 from engine.services.agent_runs import AgentRunService
+from engine.services.ai_builders import AiBuilderService
 from engine.services.analytics import AnalyticsService
 from engine.services.apikeys import ApiKeyService
 from engine.services.background import BackgroundJobs
@@ -19,6 +20,7 @@ from engine.services.human_input import HumanInputService
 from engine.services.knowledge import KnowledgeService
 from engine.services.records import User
 from engine.services.skills import SkillService
+from engine.services.tool_discovery import ToolDiscoveryService
 from engine.services.traces import TraceService
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
@@ -43,6 +45,8 @@ class Services:
     traces: TraceService
     agent_runs: AgentRunService
     analytics: AnalyticsService
+    tool_discovery: ToolDiscoveryService
+    ai_builders: AiBuilderService
     knowledge: KnowledgeService
     jobs: BackgroundJobs
     """The server's task group for jobs that outlive their request (knowledge ingests)."""

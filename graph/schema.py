@@ -24,7 +24,9 @@ from engine.errors import AgentloomError
 from graph.accounts import AccountMutation, AccountQuery, UserType
 from graph.agent_runs import AgentRunMutationRoot
 from graph.analytics import AnalyticsQueryRoot
+from graph.builders import BuilderMutationRoot, BuilderQueryRoot, BuilderSubscriptionRoot
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot, DataSourceType
+from graph.discovery import DiscoveryMutationRoot
 from graph.errors import annotate
 from graph.executions import (
     ExecutionMutationRoot,
@@ -60,6 +62,7 @@ QUERY_ROOTS: tuple[type, ...] = (
     TraceQueryRoot,
     HumanInputQueryRoot,
     AnalyticsQueryRoot,
+    BuilderQueryRoot,
 )
 MUTATION_ROOTS: tuple[type, ...] = (
     AccountMutation,
@@ -72,8 +75,14 @@ MUTATION_ROOTS: tuple[type, ...] = (
     HumanInputMutationRoot,
     AgentRunMutationRoot,
     UploadMutationRoot,
+    DiscoveryMutationRoot,
+    BuilderMutationRoot,
 )
-SUBSCRIPTION_ROOTS: tuple[type, ...] = (ExecutionSubscriptionRoot, KnowledgeSubscriptionRoot)
+SUBSCRIPTION_ROOTS: tuple[type, ...] = (
+    ExecutionSubscriptionRoot,
+    BuilderSubscriptionRoot,
+    KnowledgeSubscriptionRoot,
+)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -145,4 +154,6 @@ def _describe_roots(schema: strawberry.Schema) -> None:
             if argument is not None and not argument.description:
                 argument.description = "What to do (see the input type's fields)."
     if core.subscription_type is not None:
-        core.subscription_type.description = "Follow runs live (every event once, in order)."
+        core.subscription_type.description = (
+            "Follow runs live (every event once, in order), and streamed builds."
+        )

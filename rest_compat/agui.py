@@ -38,26 +38,16 @@ from graph.view import context_for
 from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
 from rest_compat.errors import STATUS_BY_CODE, ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
+from rest_compat.server_info import server_info
 
 router = APIRouter(tags=["AG-UI & agent tools (AgentCraftLab)"])
 VERSION = "1.0.0"
-ENDPOINTS = [
-    "POST /ag-ui",
-    "POST /ag-ui/goal",
-    "POST /ag-ui/human-input",
-    "GET /api/tools",
-    "GET /api/skills",
-    "POST /api/skills",
-    "PUT /api/skills/{id}",
-    "DELETE /api/skills/{id}",
-    "GET /api/traces/latest",
-    "GET /api/traces/{runId}",
-    "GET /info",
-    "POST /graphql",
-]
 
 
-RUN_FIELDS = f"run {{ runId threadId resumeAfterSeq execution {{ id inputData }} }} {USER_ERRORS}"
+RUN_FIELDS = (
+    "run { runId threadId resumeAfterSeq plannedWorkflow execution { id inputData } } "
+    f"{USER_ERRORS}"
+)
 START_AGENT_RUN = operation(
     f"mutation($i: AgentRunInput!) {{ startAgentRun(input: $i) {{ {RUN_FIELDS} }} }}", __name__
 )
@@ -214,6 +204,8 @@ def _run_input(body: dict[str, Any], props: dict[str, Any], goal: bool) -> dict[
             "provider": _text(props.get("provider")),
             "model": _text(props.get("model")),
             "maxSteps": max_steps,
+            "mcpServers": props.get("mcpServers"),
+            "httpTools": props.get("httpTools"),
         }
     else:
         raw = props.get("workflowJson")
@@ -255,6 +247,8 @@ async def _stream(
         after_seq=after,
         answered=answered,
     )
+    if run.get("plannedWorkflow"):  # a Flow-mode goal run: the workflow planned for it
+        mapper.state["workflow"] = run["plannedWorkflow"]
     encoder = Encoder()
 
     async def frames() -> AsyncIterator[str]:
@@ -402,11 +396,5 @@ async def trace(request: Request, run_id: str) -> dict[str, Any]:
 
 
 @router.get("/info")
-async def info() -> dict[str, Any]:
-    return {
-        "name": "agentloom",
-        "protocol": "AG-UI",
-        "version": VERSION,
-        "mode": "react",
-        "endpoints": ENDPOINTS,
-    }
+async def info(request: Request) -> dict[str, Any]:
+    return await server_info(request, version=VERSION)

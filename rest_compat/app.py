@@ -7,6 +7,7 @@ from starlette.routing import WebSocketRoute
 
 from rest_compat import (
     agui,
+    api_builders,
     api_knowledge,
     api_secrets,
     api_workflows,
@@ -28,6 +29,7 @@ ROUTERS = (
     api_secrets.router,
     api_knowledge.router,
     agui.router,
+    api_builders.router,
 )
 
 

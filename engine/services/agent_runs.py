@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from engine.errors import NotFound, ValidationFailed
 from engine.services.executions import ExecutionService
+from engine.services.goal_flow import REACT_KIND, GoalGraph, GoalGraphs, planned_workflow
 from engine.services.goal_runs import GoalOptions, goal_graph
 from engine.services.human_input import NO_PENDING_INPUT, HumanAnswer, HumanInputService
 from engine.services.records import Execution
@@ -61,6 +62,8 @@ class AgentRun:
     thread_id: str
     resume_after_seq: int = 0
     """After answering with a run id: the seq of the request answered (stream from there)."""
+    planned_workflow: dict[str, Any] | None = None
+    """A Flow-mode goal run's planned workflow `{nodes, edges}`; None for other runs."""
 
 
 class AgentRunService:
@@ -72,8 +75,11 @@ class AgentRunService:
         human: HumanInputService,
         lookup: RunLookup,
         files: RunFiles | None = None,
+        goals: GoalGraphs | None = None,
     ) -> None:
+        """`goals` decides a goal's graph (ReAct or Flow mode); None: always ReAct."""
         self._executions = executions
+        self._goals = goals
         self._skills = skills
         self._human = human
         self._lookup = lookup
@@ -105,7 +111,20 @@ class AgentRunService:
             run_id=request.run_id or execution.id,
             thread_id=thread_id,
             resume_after_seq=resume_seq,
+            planned_workflow=planned_workflow(execution),
         )
+
+    @property
+    def goal_mode(self) -> str:
+        """`react` or `flow`: how goals run on this server."""
+        return self._goals.mode if self._goals is not None else "react"
+
+    async def goal_graph(self, owner_id: str, goal: str, options: GoalOptions) -> GoalGraph:
+        """The graph a goal runs as, in the server's goal mode."""
+        if self._goals is not None:
+            return await self._goals.graph(owner_id, goal, options)
+        nodes, edges = await goal_graph(self._skills, owner_id, options)
+        return GoalGraph(nodes=nodes, edges=edges, kind=REACT_KIND)
 
     async def _answer(self, owner_id: str, answers: list[HumanAnswer]) -> str:
         for answer in answers:
@@ -148,10 +167,10 @@ class AgentRunService:
             input_data["file"] = await self._files.file_for_run(owner_id, request.file_id)
         run_id = request.run_id or None
         if request.goal is not None:
-            nodes, edges = await goal_graph(self._skills, owner_id, request.goal)
+            graph = await self.goal_graph(owner_id, request.input_text, request.goal)
             return await self._executions.start_graph(
-                owner_id, nodes=nodes, edges=edges, input_data=input_data, kind="goal",
-                workflow_name="goal", run_id=run_id, thread_id=thread_id,
+                owner_id, nodes=graph.nodes, edges=graph.edges, input_data=input_data,
+                kind=graph.kind, workflow_name="goal", run_id=run_id, thread_id=thread_id,
             )  # fmt: skip
         if request.workflow_id:
             return await self._executions.start(

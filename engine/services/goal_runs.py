@@ -1,4 +1,8 @@
-"""Goal runs: a goal becomes start -> ReAct agent -> end, with checked tools and skills."""
+"""Goal runs: a goal becomes start -> ReAct agent -> end, with checked tools and skills.
+
+That is ReAct mode; Flow mode plans a workflow for the goal instead
+(`engine.services.goal_flow`, `engine.services.goal_planner`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.services.skills import SkillService
+from engine.tools.external import agent_tool_config
 
 DEFAULT_MAX_STEPS = 8
 
@@ -21,6 +26,10 @@ class GoalOptions:
     provider: str | None = None
     model: str | None = None
     max_steps: int | None = None
+    mcp_servers: list[Any] | None = None
+    """`forwardedProps.mcpServers`: the agent's `data.mcpServers` (checked here)."""
+    http_tools: list[Any] | None = None
+    """`forwardedProps.httpTools`: the agent's `data.httpTools` (checked here)."""
 
 
 async def goal_graph(
@@ -29,9 +38,10 @@ async def goal_graph(
     """start -> agent -> end for a goal.
 
     Unknown tools are a ValidationFailed on `tools`; an unknown (or another user's)
-    skill is NotFound.
+    skill is NotFound; a bad MCP server or HTTP tool entry a ValidationFailed naming it.
     """
     skills.check_tools(options.tools)
+    external = agent_tool_config(mcp_servers=options.mcp_servers, http_tools=options.http_tools)
     tools = list(options.tools)
     resolved = await skills.resolve(owner_id, options.skills)
     for skill in resolved:
@@ -47,6 +57,7 @@ async def goal_graph(
         data["model"] = options.model
     if system:
         data["system"] = system
+    data.update(external)
     nodes = [
         {"id": "start", "type": "start", "position": {"x": 0, "y": 0}, "data": {}},
         {"id": "agent", "type": "agent", "position": {"x": 200, "y": 0}, "data": data},

@@ -273,3 +273,38 @@ def test_a_file_over_50_mb_is_413_while_streaming_and_nothing_is_stored(
         assert r.json()["code"] == "PAYLOAD_TOO_LARGE" and "50 MB" in r.json()["message"]
         assert c.get(f"/api/knowledge-bases/{kb['id']}/files").json() == []
         assert stored_originals(kb_server) == 0
+
+
+def test_graphql_search_modes_filters_and_errors(kb_server: LiveServer) -> None:
+    from tests.knowledge.test_search import LOOKALIKES, PARTS
+
+    user = kb_server.register()
+    query = (
+        "query($id: ID!, $q: String!, $k: Int!, $m: KnowledgeSearchMode!, $f: [ID!]) {"
+        " searchKnowledgeBase(id: $id, query: $q, topK: $k, mode: $m, fileIds: $f)"
+        " { fileName score vectorScore keywordScore } }"
+    )
+    with kb_server.client(user["token"]) as c:
+        kb = c.post("/api/knowledge-bases", json={"name": "Depot"}).json()
+        ids = {"parts.txt": upload_ready(c, kb["id"], "parts.txt", PARTS.encode())["id"]}
+        for name, text in LOOKALIKES.items():
+            ids[name] = upload_ready(c, kb["id"], name, text.encode())["id"]
+
+        def search(mode: str, top_k: int = 5, files: list[str] | None = None) -> dict:
+            return graphql(
+                c, query, id=kb["id"], q="Where is the ZX-4471-Q stored?", k=top_k, m=mode, f=files
+            )
+
+        vector = search("VECTOR")["data"]["searchKnowledgeBase"]
+        hybrid = search("HYBRID")["data"]["searchKnowledgeBase"]
+        # The exact product code: found by keywords, missed by embeddings alone.
+        assert "parts.txt" not in [h["fileName"] for h in vector] and len(vector) == 5
+        assert all(h["keywordScore"] is None for h in vector)
+        parts = next(h for h in hybrid if h["fileName"] == "parts.txt")
+        assert parts["keywordScore"] > 0 and len(hybrid) == 5
+        only = search("HYBRID", files=[ids["hours.txt"]])["data"]["searchKnowledgeBase"]
+        assert [h["fileName"] for h in only] == ["hours.txt"]
+        bad = search("HYBRID", top_k=0)
+        assert bad["data"] is None or bad["data"]["searchKnowledgeBase"] is None
+        assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+        assert bad["errors"][0]["extensions"]["field"] == "topK"

@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from console import install_console
 from engine.builtin_templates import list_templates
 from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, GraphLimits
 from engine.knowledge.embeddings import OpenAIEmbeddingClients
@@ -509,6 +510,7 @@ def create_app(
     # Every GraphQL document a REST route runs is checked now: a typo fails the start.
     check_operations(schema._schema)
     install_explorers(app)
+    install_console(app)
 
     async def readiness() -> dict[str, bool]:
         database: Database | None = getattr(app.state, "database", None)

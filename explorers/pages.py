@@ -18,6 +18,7 @@ from explorers.assets import ASSETS, GRAPHIQL, Asset, missing
 
 GRAPHQL_PATH = "/graphql"
 EXPLORERS: tuple[tuple[str, str, str], ...] = (
+    ("Console", "/console", "sign in, see a workflow's graph, run it and watch it live"),
     ("GraphiQL", GRAPHQL_PATH, "GraphQL IDE: queries, mutations, subscriptions over WebSocket"),
     ("Swagger UI", "/docs", "the REST dialects, with Authorize (Bearer token or X-Api-Key)"),
     ("ReDoc", "/redoc", "the REST dialects as reference documentation"),

@@ -52,6 +52,8 @@ class Page:
     """Requests the browser refused before sending (URL: reason, e.g. `csp`)."""
     urls: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    ws_sent: list[str] = field(default_factory=list)
+    """Text frames the page sent over its WebSockets, in order."""
     loaded: bool = False
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -65,6 +67,8 @@ class Page:
             self.headers.setdefault(str(request["url"]), []).append(dict(request["headers"]))
         elif method == "Network.webSocketCreated":
             self.requests.append(str(params["url"]))
+        elif method == "Network.webSocketFrameSent":
+            self.ws_sent.append(str(params["response"].get("payloadData", "")))
         elif method == "Network.loadingFailed" and params.get("blockedReason"):
             url = self.urls.get(str(params["requestId"]), "?")
             self.blocked[url] = str(params["blockedReason"])

@@ -106,6 +106,19 @@ def test_every_route_round_trip(kb_server: LiveServer) -> None:
         assert ranked[0]["fileName"] == "zoo.txt" and "zebra" in ranked[0]["text"]
         assert ranked[0]["score"] > ranked[-1]["score"] or len(ranked) == 1
 
+        # node(id) finds both kinds
+        found = graphql(
+            c,
+            "query($k: ID!, $f: ID!) { kb: node(id: $k) { ... on KnowledgeBase { name } }"
+            " file: node(id: $f) { ... on KnowledgeFile { fileName status chunkCount } } }",
+            k=kb["id"],
+            f=zoo["id"],
+        )["data"]
+        assert found == {
+            "kb": {"name": "City park"},
+            "file": {"fileName": "zoo.txt", "status": "READY", "chunkCount": chunks},
+        }
+
         # delete a file: its chunks go with it
         r = c.delete(f"/api/knowledge-bases/{kb['id']}/files/{zoo['id']}")
         assert (r.status_code, r.json()) == (200, {"success": True})

@@ -30,7 +30,7 @@ class GraphLimits:
     """Compact JSON size of nodes plus edges (AGENTLOOM_MAX_WORKFLOW_BYTES)."""
 
 
-def _json_size(items: list[Any], budget: int) -> int:
+def json_size(items: list[Any], budget: int) -> int:
     """Bytes of the items as compact JSON, counting stops once past `budget`."""
     size = 0
     for item in items:
@@ -58,8 +58,8 @@ def check_graph_size(nodes: Any, edges: Any, limits: GraphLimits | None = None) 
             f"a workflow may have at most {limits.max_edges} edges; this one has {len(edge_list)}",
             field="edges",
         )
-    size = _json_size(node_list, limits.max_bytes)
-    size += _json_size(edge_list, limits.max_bytes - size)
+    size = json_size(node_list, limits.max_bytes)
+    size += json_size(edge_list, limits.max_bytes - size)
     if size > limits.max_bytes:
         raise PayloadTooLarge(
             f"a workflow's nodes and edges may take at most {limits.max_bytes} bytes of JSON",

@@ -52,9 +52,9 @@ Before = Annotated[str | None, strawberry.argument(description="End before this 
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The object's id.")]
 
 
-def workflow_json(nodes: list[Any], edges: list[Any]) -> str:
-    """Seed 003's `workflowJson`: the graph as a JSON string."""
-    return json.dumps({"nodes": nodes, "edges": edges}, ensure_ascii=False)
+def workflow_json(nodes: list[Any], edges: list[Any], extra: dict[str, Any]) -> str:
+    """Seed 003's `workflowJson`: the document as saved (graph and other keys), as a string."""
+    return json.dumps({"nodes": nodes, "edges": edges, **extra}, ensure_ascii=False)
 
 
 @strawberry.enum(description="Where a workflow is in its life.")
@@ -78,6 +78,15 @@ class WorkflowOrder:
     direction: OrderDirection = strawberry.field(description="Ascending or descending.")
 
 
+EXTRA_DESCRIPTION = (
+    "The document's top-level keys besides nodes/edges (seed 003's `viewport`, "
+    "`workflowSettings`...), kept as sent; the engine reads none of them."
+)
+WORKFLOW_JSON_DESCRIPTION = (
+    "The whole document as one JSON string (seed 003's workflowJson): nodes, edges and `extra`."
+)
+
+
 def _graph_view(nodes: list[Any]) -> list[WorkflowNode]:
     return [WorkflowNode.of(n) for n in nodes if isinstance(n, dict)]
 
@@ -98,6 +107,7 @@ class WorkflowType(Node):
     input_modes: list[str] = strawberry.field(description="Seed 003's input modes.")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    extra: JSON = strawberry.field(description=EXTRA_DESCRIPTION)
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
@@ -109,9 +119,9 @@ class WorkflowType(Node):
     def edges(self) -> list[WorkflowEdge]:
         return _edges_view(self.raw_edges)
 
-    @strawberry.field(description="The graph as one JSON string (seed 003's workflowJson).")
+    @strawberry.field(description=WORKFLOW_JSON_DESCRIPTION)
     def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges)
+        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
 
     @strawberry.field(description="Its saved versions, newest first.")
     async def versions(
@@ -159,6 +169,7 @@ class WorkflowType(Node):
             input_modes=list(wf.input_modes),
             created_at=wf.created_at,
             updated_at=wf.updated_at,
+            extra=wf.extra,
             raw_nodes=wf.nodes,
             raw_edges=wf.edges,
         )
@@ -172,6 +183,7 @@ class WorkflowVersionType:
     description: str = strawberry.field(description="Its description then.")
     comment: str = strawberry.field(description="Why it was saved.")
     created_at: datetime = strawberry.field(description="When it was saved.")
+    extra: JSON = strawberry.field(description=EXTRA_DESCRIPTION)
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
@@ -183,9 +195,9 @@ class WorkflowVersionType:
     def edges(self) -> list[WorkflowEdge]:
         return _edges_view(self.raw_edges)
 
-    @strawberry.field(description="The graph then, as one JSON string (seed 003's workflowJson).")
+    @strawberry.field(description="The document then, as one JSON string (seed 003's workflowJson).")
     def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges)
+        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
 
     @classmethod
     def of(cls, v: WorkflowVersion) -> WorkflowVersionType:
@@ -196,6 +208,7 @@ class WorkflowVersionType:
             description=v.description,
             comment=v.comment,
             created_at=v.created_at,
+            extra=v.extra,
             raw_nodes=v.nodes,
             raw_edges=v.edges,
         )
@@ -212,6 +225,7 @@ class TemplateType(Node):
     builtin: bool = strawberry.field(description="Shipped with the server (read-only).")
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    extra: JSON = strawberry.field(description=EXTRA_DESCRIPTION)
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
@@ -223,9 +237,9 @@ class TemplateType(Node):
     def edges(self) -> list[WorkflowEdge]:
         return _edges_view(self.raw_edges)
 
-    @strawberry.field(description="The graph as one JSON string (seed 003's workflowJson).")
+    @strawberry.field(description=WORKFLOW_JSON_DESCRIPTION)
     def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges)
+        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
 
     @classmethod
     def of(cls, t: Template) -> TemplateType:
@@ -239,6 +253,7 @@ class TemplateType(Node):
             builtin=t.builtin,
             created_at=t.created_at,
             updated_at=t.updated_at,
+            extra=t.extra,
             raw_nodes=t.nodes,
             raw_edges=t.edges,
         )
@@ -263,6 +278,7 @@ def export_document(wf: Workflow) -> dict[str, Any]:
         "type": wf.type,
         "nodes": wf.nodes,
         "edges": wf.edges,
+        "extra": wf.extra,
         "version": wf.version,
         "status": wf.status,
         "created_at": wf.created_at.isoformat(),
@@ -277,13 +293,21 @@ def _graph_args(
     nodes: list[WorkflowNodeInput] | None,
     edges: list[WorkflowEdgeInput] | None,
     raw: str | None,
+    raw_nodes: Any = None,
+    raw_edges: Any = None,
 ) -> dict[str, Any]:
-    """`nodes`/`edges` for the service: typed input, or seed 003's workflowJson string."""
+    """`nodes`/`edges` (and `extra`) for the service: typed input, stored JSON, or seed 003's
+    workflowJson string, whose other top-level keys replace `extra` whole."""
     stored_nodes, stored_edges = stored_graph(nodes, edges)
+    if raw_nodes is not None:
+        stored_nodes = raw_nodes
+    if raw_edges is not None:
+        stored_edges = raw_edges
+    out: dict[str, Any] = {}
     if raw is not None:
         document = parse_workflow_json(raw, defaults=False)
         stored_nodes, stored_edges = document.get("nodes"), document.get("edges")
-    out: dict[str, Any] = {}
+        out["extra"] = {k: v for k, v in document.items() if k not in ("nodes", "edges")}
     if stored_nodes is not None:
         out["nodes"] = stored_nodes
     if stored_edges is not None:
@@ -303,7 +327,9 @@ class CreateWorkflowInput:
         default=None, description="The graph's edges."
     )
     workflow_json: str | None = strawberry.field(
-        default=None, description="Instead of nodes/edges: the graph as seed 003's JSON string."
+        default=None,
+        description="Instead of nodes/edges: seed 003's whole document as a JSON string "
+        "(its keys besides nodes/edges are kept as `extra`).",
     )
 
 
@@ -321,7 +347,18 @@ class UpdateWorkflowInput:
         default=None, description="New edges (nodes kept unless given)."
     )
     workflow_json: str | None = strawberry.field(
-        default=None, description="Instead of nodes/edges: seed 003's JSON string."
+        default=None,
+        description="Instead of nodes/edges: seed 003's whole document as a JSON string "
+        "(its keys besides nodes/edges replace `extra`).",
+    )
+    raw_nodes: JSON | None = strawberry.field(
+        default=None,
+        description="New nodes as stored JSON, every field kept (seed 000's shape); "
+        "`extra` is kept.",
+    )
+    raw_edges: JSON | None = strawberry.field(
+        default=None,
+        description="New edges as stored JSON, every field kept; `extra` is kept.",
     )
     comment: str | None = strawberry.field(default=None, description="Why (kept on the version).")
 
@@ -378,7 +415,9 @@ class TemplateFieldsInput:
     nodes: list[WorkflowNodeInput] | None = strawberry.field(default=None, description="Nodes.")
     edges: list[WorkflowEdgeInput] | None = strawberry.field(default=None, description="Edges.")
     workflow_json: str | None = strawberry.field(
-        default=None, description="Instead of nodes/edges: seed 003's JSON string."
+        default=None,
+        description="Instead of nodes/edges: seed 003's whole document as a JSON string "
+        "(its keys besides nodes/edges replace `extra`).",
     )
 
     def fields(self) -> dict[str, Any]:
@@ -597,7 +636,11 @@ class WorkflowMutationRoot:
             }
             if input.status is not None:
                 changes["status"] = input.status.value
-            changes.update(_graph_args(input.nodes, input.edges, input.workflow_json))
+            changes.update(
+                _graph_args(
+                    input.nodes, input.edges, input.workflow_json, input.raw_nodes, input.raw_edges
+                )
+            )
             return await workflows.update(
                 owner, str(input.id), changes=changes, comment=input.comment or "Updated"
             )

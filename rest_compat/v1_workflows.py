@@ -203,9 +203,12 @@ async def update_workflow(
             fields[key] = getattr(body, key)
     if "status" in given:
         fields["status"] = enum_in(body.status, "status", STATUSES)
-    fields["workflowJson"] = graph_json(
-        body.nodes if "nodes" in given else None, body.edges if "edges" in given else None
-    )
+    # Raw JSON, not workflowJson: seed 000 changes the graph only, so the document's other
+    # keys (seed 003's `extra`) stay as they were saved.
+    if "nodes" in given:
+        fields["rawNodes"] = body.nodes
+    if "edges" in given:
+        fields["rawEdges"] = body.edges
     data = await execute(request, UPDATE, {"i": fields})
     return v1_workflow(payload(data, "updateWorkflow")["workflow"])
 

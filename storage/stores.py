@@ -205,6 +205,7 @@ async def _repair_snapshot(owner_id: str, workflow_id: str) -> bool:
             description=doc.get("description", ""),
             nodes=doc.get("nodes", []),
             edges=doc.get("edges", []),
+            extra=doc.get("extra", {}),
             comment=doc.get("version_comment", ""),
             created_at=doc["updated_at"],
         )

@@ -43,6 +43,9 @@ class Workflow:
     type: str = "workflow"
     nodes: list[JSONDict] = field(default_factory=list)
     edges: list[JSONDict] = field(default_factory=list)
+    extra: JSONDict = field(default_factory=dict)
+    """The workflow document's other top-level keys (seed 003's `viewport`,
+    `workflowSettings`...), kept as sent; the engine reads none of them."""
     version: int = 1
     status: str = "draft"
     is_published: bool = False
@@ -60,6 +63,9 @@ class WorkflowVersion:
     description: str = ""
     nodes: list[JSONDict] = field(default_factory=list)
     edges: list[JSONDict] = field(default_factory=list)
+    extra: JSONDict = field(default_factory=dict)
+    """The workflow document's other top-level keys (seed 003's `viewport`,
+    `workflowSettings`...), kept as sent; the engine reads none of them."""
     comment: str = ""
     created_at: datetime = field(default_factory=utcnow)
 
@@ -91,6 +97,9 @@ class Template:
     tags: list[str] = field(default_factory=list)
     nodes: list[JSONDict] = field(default_factory=list)
     edges: list[JSONDict] = field(default_factory=list)
+    extra: JSONDict = field(default_factory=dict)
+    """The workflow document's other top-level keys (seed 003's `viewport`,
+    `workflowSettings`...), kept as sent; the engine reads none of them."""
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 

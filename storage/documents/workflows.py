@@ -21,6 +21,8 @@ class WorkflowDocument(Document):
     type: str = "workflow"
     nodes: list[dict[str, Any]] = Field(default_factory=list)
     edges: list[dict[str, Any]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """The document's other top-level keys, as sent (seed 003's workflowJson)."""
     version: int = 1
     status: str = "draft"
     is_published: bool = False
@@ -59,6 +61,8 @@ class WorkflowVersionDocument(Document):
     description: str = ""
     nodes: list[dict[str, Any]] = Field(default_factory=list)
     edges: list[dict[str, Any]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """The document's other top-level keys, as sent (seed 003's workflowJson)."""
     comment: str = ""
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -84,6 +88,8 @@ class TemplateDocument(Document):
     tags: list[str] = Field(default_factory=list)
     nodes: list[dict[str, Any]] = Field(default_factory=list)
     edges: list[dict[str, Any]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """The document's other top-level keys, as sent (seed 003's workflowJson)."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -347,7 +347,12 @@ def build_runtime(
             human=human_input,
             lookup=run_lookup,
             files=uploads,
-            goals=GoalGraphs(mode=settings.goal_mode, skills=skills, builders=ai_builders),
+            goals=GoalGraphs(
+                mode=settings.goal_mode,
+                skills=skills,
+                builders=ai_builders,
+                graphs=executions_store,
+            ),
         ),
         analytics=AnalyticsService(requests=request_log_store, runs=MongoRunStats()),
         tool_discovery=ToolDiscoveryService(

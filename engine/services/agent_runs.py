@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from engine.errors import NotFound, ValidationFailed
 from engine.services.executions import ExecutionService
-from engine.services.goal_flow import REACT_KIND, GoalGraph, GoalGraphs, planned_workflow
+from engine.services.goal_flow import REACT_KIND, GoalGraph, GoalGraphs
 from engine.services.goal_runs import GoalOptions, goal_graph
 from engine.services.human_input import NO_PENDING_INPUT, HumanAnswer, HumanInputService
 from engine.services.records import Execution
@@ -111,13 +111,16 @@ class AgentRunService:
             run_id=request.run_id or execution.id,
             thread_id=thread_id,
             resume_after_seq=resume_seq,
-            planned_workflow=planned_workflow(execution),
+            planned_workflow=await self._planned_workflow(execution),
         )
 
     @property
     def goal_mode(self) -> str:
         """`react` or `flow`: how goals run on this server."""
         return self._goals.mode if self._goals is not None else "react"
+
+    async def _planned_workflow(self, execution: Execution) -> dict[str, Any] | None:
+        return await self._goals.planned_workflow(execution) if self._goals else None
 
     async def goal_graph(self, owner_id: str, goal: str, options: GoalOptions) -> GoalGraph:
         """The graph a goal runs as, in the server's goal mode."""

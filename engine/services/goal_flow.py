@@ -13,13 +13,13 @@ Seed 003: `/ag-ui/goal` "runs ReAct or Flow mode by start-up setting"
   validation errors; nothing has started then.
 
 A Flow-mode run is stored with kind `goal-flow`, so its planned workflow can
-be shown again when the run is streamed again (`planned_workflow`).
+be shown again when the run is streamed again (`GoalGraphs.planned_workflow`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from engine.errors import ValidationFailed
 from engine.services.ai_builders import AiBuilderService
@@ -55,11 +55,12 @@ class GoalGraph:
     """The execution kind: `goal` (ReAct) or `goal-flow` (a planned workflow)."""
 
 
-def planned_workflow(execution: Execution) -> dict[str, Any] | None:
-    """The workflow a Flow-mode goal run was planned as (`{nodes, edges}`); None otherwise."""
-    if execution.kind != FLOW_KIND:
-        return None
-    return {"nodes": execution.nodes, "edges": execution.edges}
+class RunGraphs(Protocol):
+    """Where a run's graph snapshot is kept (the execution store)."""
+
+    async def graph(self, execution_id: str) -> tuple[list[Any], list[Any]]:
+        """The graph the execution runs (nodes, edges)."""
+        ...
 
 
 def _give_agents(nodes: list[dict[str, Any]], options: GoalOptions) -> None:
@@ -78,10 +79,28 @@ def _give_agents(nodes: list[dict[str, Any]], options: GoalOptions) -> None:
 class GoalGraphs:
     """Turns a goal into the graph to run, in the mode the server was started with."""
 
-    def __init__(self, *, mode: GoalMode, skills: SkillService, builders: AiBuilderService) -> None:
+    def __init__(
+        self,
+        *,
+        mode: GoalMode,
+        skills: SkillService,
+        builders: AiBuilderService,
+        graphs: RunGraphs | None = None,
+    ) -> None:
         self.mode: GoalMode = mode
         self._skills = skills
         self._builders = builders
+        self._graphs = graphs
+
+    async def planned_workflow(self, execution: Execution) -> dict[str, Any] | None:
+        """The workflow a Flow-mode goal run was planned as (`{nodes, edges}`); None for
+        other runs. A run read back from the store carries no graph: it is read then."""
+        if execution.kind != FLOW_KIND:
+            return None
+        nodes, edges = execution.nodes, execution.edges
+        if not nodes and self._graphs is not None:
+            nodes, edges = await self._graphs.graph(execution.id)
+        return {"nodes": nodes, "edges": edges}
 
     async def graph(self, owner_id: str, goal: str, options: GoalOptions) -> GoalGraph:
         """The goal's graph (see the module doc for the modes and their errors)."""

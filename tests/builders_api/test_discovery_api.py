@@ -163,9 +163,7 @@ def test_http_tool_test_sends_headers_and_input(loopback_server: LiveServer) -> 
                 "input": 'blue "whale"/&',
             },
         )
-        missing = c.post(
-            "/api/http-tools/test", json={"name": "gone", "url": api.url + "/missing"}
-        )
+        missing = c.post("/api/http-tools/test", json={"name": "gone", "url": api.url + "/missing"})
         as_object = c.post(
             "/api/http-tools/test",
             json={"name": "obj", "url": api.url + "/o", "headers": {"X-Key": "k1"}},

@@ -197,3 +197,34 @@ def test_http_tool_definition_errors_name_the_field(loopback_server: LiveServer)
     assert bad_name.status_code == 422 and bad_name.json()["message"].startswith("name")
     assert bad_scheme.status_code == 422 and bad_scheme.json()["message"].startswith("url")
     assert bad_header.status_code == 422 and "headers" in bad_header.json()["message"]
+
+
+def test_a_workflow_scoped_api_key_cannot_call_out(loopback_server: LiveServer) -> None:
+    """A key limited to some workflows runs those; it may not probe URLs or spend LLM calls."""
+    user = loopback_server.register()
+    with loopback_server.client(user["token"]) as c:
+        nodes = [
+            {"id": "s", "type": "start", "position": {"x": 0, "y": 0}, "data": {}},
+            {"id": "e", "type": "end", "position": {"x": 0, "y": 0}, "data": {}},
+        ]
+        edges = [{"id": "e1", "source": "s", "target": "e"}]
+        workflow = c.post("/api/v1/workflows", json={"name": "w", "nodes": nodes, "edges": edges})
+        key = c.post(
+            "/api/keys", json={"name": "bot", "scopedWorkflowIds": workflow.json()["id"]}
+        ).json()["rawKey"]
+        full_key = c.post("/api/keys", json={"name": "full"}).json()["rawKey"]
+    with http_server() as api:
+        with loopback_server.client(key) as bot:
+            refused = [
+                bot.post("/api/http-tools/test", json={"name": "t", "url": api.url + "/x"}),
+                bot.post("/api/mcp/discover", json={"url": api.url + "/mcp"}),
+                bot.post("/api/script-test", json={"code": "return 1;"}),
+                bot.post("/api/flow-builder", json={"message": "x"}),
+            ]
+        with loopback_server.client(full_key) as unscoped:
+            allowed = unscoped.post("/api/http-tools/test", json={"name": "t", "url": api.url})
+        assert len(api.requests) == 1
+    for r in refused:
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "FORBIDDEN"
+    assert allowed.json()["success"] is True

@@ -177,17 +177,14 @@ class StartGoalPayload:
 
 
 async def _agent_run(info: Info, build: Any) -> AgentRunPayload:
-    owner = await info.context.user_id()
+    owner = await info.context.access()
 
     async def start() -> AgentRun:
-        return await info.context.services.agent_runs.run(
-            owner, build(), may_start=info.context.check_workflow_scope
-        )
+        return await info.context.services.agent_runs.run(owner, build())
 
     run, errors = await attempt(start)
     if run is None:
         return AgentRunPayload(run=None, user_errors=errors)
-    await info.context.check_execution_scope(run.execution.id)
     return AgentRunPayload(run=AgentRunType.of(run), user_errors=[])
 
 
@@ -213,8 +210,7 @@ class AgentRunMutationRoot:
         "`goalMode`: a workflow planned for the goal); follow it with `executionEvents`."
     )
     async def start_goal(self, info: Info, input: StartGoalInput) -> StartGoalPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(None)
+        owner = await info.context.access()
         options = GoalOptions(
             tools=list(input.tools or ()),
             skills=list(input.skills or ()),

@@ -371,6 +371,7 @@ class AnalyticsQueryRoot:
         to: ToArgument = None,
         user_id: UserArgument = None,
     ) -> AnalyticsSummaryType:
+        await info.context.user_id()  # the whole account's figures: not for a scoped key
         viewer = await info.context.viewer()
         summary = await info.context.services.analytics.summary(
             viewer_id=viewer.user_id,
@@ -402,6 +403,7 @@ class AnalyticsQueryRoot:
         ] = None,
         user_id: UserArgument = None,
     ) -> RequestLogConnection:
+        await info.context.user_id()  # the whole account's figures: not for a scoped key
         viewer = await info.context.viewer()
         page = await info.context.services.analytics.request_logs(
             viewer_id=viewer.user_id,

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.diagnostics import note_caller
-from engine.errors import Forbidden, NotFound, Unauthenticated
+from engine.errors import Forbidden, Unauthenticated
+from engine.services.access import Access
 from engine.services.accounts import AccountService
 from engine.services.agent_runs import AgentRunService
 from engine.services.ai_builders import AiBuilderService
@@ -60,10 +61,6 @@ class Viewer:
     """Set when an API key limited to these workflows authenticated the request."""
     api_key_id: str | None = None
     """The API key that authenticated the request (None for a JWT)."""
-
-    def may_see_workflow(self, workflow_id: str | None) -> bool:
-        scope = self.scoped_workflow_ids
-        return scope is None or (workflow_id is not None and workflow_id in scope)
 
 
 @dataclass(kw_only=True)
@@ -129,13 +126,26 @@ class Context:
             note_caller(claims.subject)  # the request log's user (engine.diagnostics)
         return self._viewer
 
+    async def access(self) -> Access:
+        """The caller and the workflows they reach, for the workflow-scoped services
+        (workflows, executions, traces, human input, agent runs), which check every id
+        against it (engine/services/access.py)."""
+        viewer = await self.viewer()
+        return Access(user_id=viewer.user_id, workflow_ids=viewer.scoped_workflow_ids)
+
     async def user_id(self) -> str:
-        return (await self.viewer()).user_id
+        """The caller, for operations over the whole account (anything that is not one of
+        their workflows or its runs). An API key limited to some workflows is refused here,
+        so every such operation, including ones added later, is closed to it."""
+        viewer = await self.viewer()
+        if viewer.scoped_workflow_ids is not None:
+            raise Forbidden("an API key limited to some workflows cannot use this")
+        return viewer.user_id
 
     async def user(self) -> User:
         """The viewer's account record (a database read, once per request)."""
         if self._user is None:
-            user = await self.services.accounts.user(await self.user_id())
+            user = await self.services.accounts.user((await self.viewer()).user_id)
             if user is None:
                 raise Unauthenticated("Could not validate credentials")
             self._user = user
@@ -165,21 +175,6 @@ class Context:
         if viewer.api_key_id is not None:
             raise Forbidden("this action needs a user session, not an API key")
         return viewer.user_id
-
-    async def check_workflow_scope(self, workflow_id: str | None) -> None:
-        """A scoped API key sees only its workflows: others (and ad-hoc graphs, `None`)
-        answer like missing ones."""
-        if not (await self.viewer()).may_see_workflow(workflow_id):
-            raise NotFound(f"Workflow {workflow_id} not found" if workflow_id else "Workflow not found")
-
-    async def check_execution_scope(self, execution_id: str) -> None:
-        """A scoped API key sees only the executions of its workflows."""
-        viewer = await self.viewer()
-        if viewer.scoped_workflow_ids is None:
-            return
-        execution = await self.services.executions.get(viewer.user_id, execution_id)
-        if not viewer.may_see_workflow(execution.workflow_id):
-            raise NotFound(f"Execution {execution_id} not found")
 
 
 def _param(params: dict[str, Any], name: str) -> Any:

@@ -206,7 +206,7 @@ class ExecutionType(Node):
     async def nodes(self, info: Info) -> list[ExecutionNodeState]:
         states = self.known_states
         if states is None:
-            owner = await info.context.user_id()
+            owner = await info.context.access()
             states = NodeStates()
             for event in await info.context.services.executions.all_events(owner, str(self.id)):
                 states.apply(event)
@@ -216,7 +216,7 @@ class ExecutionType(Node):
     async def events(
         self, info: Info, first: First = None, after: After = None
     ) -> ExecutionEventConnection:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         page = window(first=first, after=after, last=None, before=None)
         events = info.context.services.executions
         found = await events.event_page(owner, str(self.id), page.offset, page.limit)
@@ -238,7 +238,7 @@ class ExecutionType(Node):
             str | None, strawberry.argument(description="Only this node's lines.")
         ] = None,
     ) -> LogEntryConnection:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         page = window(first=first, after=after, last=None, before=None)
         query = LogQuery(
             level=stored(level) if level else None,
@@ -252,7 +252,7 @@ class ExecutionType(Node):
 
     @strawberry.field(description="Seed 000's log summary: counts per level and per node.")
     async def log_summary(self, info: Info) -> LogSummary:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         summary = summarize(await info.context.services.executions.all_logs(owner, str(self.id)))
         return LogSummary(
             total_logs=summary["total_logs"],
@@ -383,9 +383,8 @@ class CancelExecutionPayload:
 
 
 async def execution_or_none(info: Info, execution_id: str) -> Execution | None:
-    owner = await info.context.user_id()
+    owner = await info.context.access()
     try:
-        await info.context.check_execution_scope(execution_id)
         return await info.context.services.executions.get(owner, execution_id)
     except NotFound:
         return None
@@ -402,10 +401,8 @@ async def execution_page(
     last: int | None = None,
     before: str | None = None,
 ) -> Any:
-    owner = await info.context.user_id()
-    viewer = await info.context.viewer()
+    owner = await info.context.access()
     base = ExecutionQuery(
-        only_workflow_ids=viewer.scoped_workflow_ids,
         workflow_id=workflow_id,
         status=stored(status) if status else None,
         search=search or None,
@@ -470,8 +467,7 @@ class ExecutionMutationRoot:
     async def execute_workflow(
         self, info: Info, input: ExecuteWorkflowInput
     ) -> ExecuteWorkflowPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(str(input.workflow_id))
+        owner = await info.context.access()
         executions = info.context.services.executions
         started, errors = await attempt(
             lambda: executions.start(owner, str(input.workflow_id), input.input_data)
@@ -484,8 +480,7 @@ class ExecutionMutationRoot:
     async def cancel_execution(
         self, info: Info, input: CancelExecutionInput
     ) -> CancelExecutionPayload:
-        owner = await info.context.user_id()
-        await info.context.check_execution_scope(str(input.id))
+        owner = await info.context.access()
         done = await info.context.services.executions.cancel(owner, str(input.id))
         return CancelExecutionPayload(execution=ExecutionType.of(done), user_errors=[])
 
@@ -506,8 +501,7 @@ class ExecutionSubscriptionRoot:
     async def execution_events(
         self, info: Info, execution_id: ExecutionIdArg, after_seq: AfterSeq = 0
     ) -> AsyncGenerator[ExecutionEventType, None]:
-        owner = await info.context.user_id()
-        await info.context.check_execution_scope(execution_id)
+        owner = await info.context.access()
         events = await info.context.services.executions.events(owner, execution_id, after_seq)
         # Closed here when a subscriber stops early, in the task that iterated it.
         async with aclosing(events):
@@ -525,8 +519,7 @@ class ExecutionSubscriptionRoot:
     async def execution_event_batches(
         self, info: Info, execution_id: ExecutionIdArg, after_seq: AfterSeq = 0
     ) -> AsyncGenerator[list[ExecutionEventType], None]:
-        owner = await info.context.user_id()
-        await info.context.check_execution_scope(execution_id)
+        owner = await info.context.access()
         batches = await info.context.services.executions.event_batches(
             owner, execution_id, after_seq
         )
@@ -542,8 +535,7 @@ class ExecutionSubscriptionRoot:
     async def execution_updated(
         self, info: Info, id: ExecutionIdArg
     ) -> AsyncGenerator[ExecutionType, None]:
-        owner = await info.context.user_id()
-        await info.context.check_execution_scope(id)
+        owner = await info.context.access()
         executions = info.context.services.executions
         states = NodeStates()
         logged = await executions.all_events(owner, id)

@@ -44,9 +44,8 @@ class HumanInputQueryRoot:
         execution_id: Annotated[strawberry.ID, strawberry.argument(description="The run.")],
         node_id: Annotated[str, strawberry.argument(description="The human node.")],
     ) -> bool | None:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         try:
-            await info.context.check_execution_scope(execution_id)
             await info.context.services.executions.get(owner, execution_id)
         except NotFound:
             return None
@@ -59,7 +58,7 @@ class HumanInputMutationRoot:
     async def submit_human_input(
         self, info: Info, input: SubmitHumanInputInput
     ) -> SubmitHumanInputPayload:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         service = info.context.services.human_input
         _, errors = await attempt(
             lambda: service.submit(

@@ -31,8 +31,8 @@ class NodeQueryRoot:
         id: Annotated[strawberry.ID, strawberry.argument(description="The object's id.")],
     ) -> Node | None:
         key = str(id)
-        owner = await info.context.user_id()
-        if key == owner:
+        access = await info.context.access()
+        if key == access.user_id:
             return UserType.of(await info.context.user())
         workflow = await workflow_or_none(info, key)
         if workflow is not None:
@@ -40,6 +40,9 @@ class NodeQueryRoot:
         execution = await execution_or_none(info, key)
         if execution is not None:
             return ExecutionType.of(execution)
+        if access.scoped:  # nothing else is within a workflow-scoped key's reach
+            return None
+        owner = access.user_id
         services = info.context.services
         try:
             return TemplateType.of(await services.templates.get(owner, key))

@@ -32,7 +32,7 @@ class TraceQueryRoot:
         info: Info,
         run_id: Annotated[str, strawberry.argument(description="Run id or execution id.")],
     ) -> TraceType | None:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         try:
             return TraceType.of(await info.context.services.traces.for_run(owner, run_id))
         except NotFound:
@@ -40,6 +40,6 @@ class TraceQueryRoot:
 
     @strawberry.field(description="The trace of the caller's most recently ended run.")
     async def latest_trace(self, info: Info) -> TraceType | None:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         trace = await info.context.services.traces.latest(owner)
         return TraceType.of(trace) if trace else None

@@ -127,7 +127,7 @@ class WorkflowType(Node):
     async def versions(
         self, info: Info, first: First = None, after: After = None
     ) -> WorkflowVersionConnection:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         found = await info.context.services.workflows.versions(owner, str(self.id))
         page = window(first=first, after=after, last=None, before=None)
         items = [WorkflowVersionType.of(v) for v in found[page.offset : page.offset + page.limit]]
@@ -141,7 +141,7 @@ class WorkflowType(Node):
         info: Info,
         number: Annotated[int, strawberry.argument(description="The version number.")],
     ) -> WorkflowVersionType | None:
-        owner = await info.context.user_id()
+        owner = await info.context.access()
         try:
             found = await info.context.services.workflows.version(owner, str(self.id), number)
         except NotFound:
@@ -489,9 +489,7 @@ class ValidateWorkflowPayload:
 
 
 async def workflow_or_none(info: Info, workflow_id: str) -> Workflow | None:
-    owner = await info.context.user_id()
-    if not (await info.context.viewer()).may_see_workflow(workflow_id):
-        return None
+    owner = await info.context.access()
     try:
         return await info.context.services.workflows.get(owner, workflow_id)
     except NotFound:
@@ -525,13 +523,11 @@ class WorkflowQueryRoot:
             strawberry.argument(description="The order (default: newest first)."),
         ] = None,
     ) -> WorkflowConnection:
-        owner = await info.context.user_id()
-        viewer = await info.context.viewer()
+        owner = await info.context.access()
         order = order_by or WorkflowOrder(
             field=WorkflowSortField.CREATED_AT, direction=OrderDirection.DESC
         )
         base = WorkflowQuery(
-            only_ids=viewer.scoped_workflow_ids,
             search=search or None,
             status=stored(status) if status else None,
             sort_by=cast(SortField, stored(order.field)),
@@ -557,7 +553,8 @@ class WorkflowQueryRoot:
         found = await workflow_or_none(info, str(id))
         if found is None:
             return None
-        _, at = await info.context.services.workflows.export(found.owner_id, found.id)
+        owner = await info.context.access()
+        _, at = await info.context.services.workflows.export(owner, found.id)
         return WorkflowExport(workflow=export_document(found), exported_at=at)
 
     @strawberry.field(description="Templates: built-in ones first, then the caller's.")
@@ -624,8 +621,7 @@ class WorkflowMutationRoot:
     async def update_workflow(
         self, info: Info, input: UpdateWorkflowInput
     ) -> UpdateWorkflowPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(str(input.id))
+        owner = await info.context.access()
         workflows = info.context.services.workflows
 
         async def update() -> Workflow:
@@ -654,8 +650,7 @@ class WorkflowMutationRoot:
     async def delete_workflow(
         self, info: Info, input: DeleteWorkflowInput
     ) -> DeleteWorkflowPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(str(input.id))
+        owner = await info.context.access()
         await info.context.services.workflows.delete(owner, str(input.id))
         return DeleteWorkflowPayload(deleted_workflow_id=input.id, user_errors=[])
 
@@ -695,8 +690,7 @@ class WorkflowMutationRoot:
     async def rollback_workflow(
         self, info: Info, input: RollbackWorkflowInput
     ) -> RollbackWorkflowPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(str(input.id))
+        owner = await info.context.access()
         workflows = info.context.services.workflows
         wf, errors = await attempt(
             lambda: workflows.rollback(owner, str(input.id), input.version, comment=input.comment)
@@ -709,8 +703,7 @@ class WorkflowMutationRoot:
     async def publish_workflow(
         self, info: Info, input: PublishWorkflowInput
     ) -> PublishWorkflowPayload:
-        owner = await info.context.user_id()
-        await info.context.check_workflow_scope(str(input.id))
+        owner = await info.context.access()
         workflows = info.context.services.workflows
         wf, errors = await attempt(
             lambda: workflows.publish(

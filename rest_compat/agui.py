@@ -98,7 +98,7 @@ def _api_error(error: AgentloomError) -> ApiError:
 
 async def _authenticate(context: Context) -> None:
     try:
-        await context.user_id()
+        await context.viewer()  # who asks; what they may reach is the services' call
     except AgentloomError as error:
         raise _api_error(error) from error
 

@@ -4,7 +4,9 @@ A view of the same GraphQL subscription: the socket subscribes to
 `executionEvents` as the token's user and relays each event as a JSON text
 frame, with a `{"type": "status", ...}` frame whenever the run's status,
 progress or current node changes. A bad or missing token, or another
-user's execution, closes the socket with 1008 before any data.
+user's execution, is accepted and then closed with 1008 before any data: the
+seed's clients read the close code, which a refused handshake (HTTP 403) never
+gives them.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ async def execution_socket(websocket: WebSocket) -> None:
         request=websocket,
     )
     schema = websocket.app.state.schema
+    await websocket.accept()
     try:
-        await context.user_id()
+        await context.viewer()  # who asks; what they may reach is the services' call
     except AgentloomError as exc:
         await websocket.close(code=POLICY_VIOLATION, reason=exc.code)
         return
@@ -66,7 +69,6 @@ async def execution_socket(websocket: WebSocket) -> None:
         after = int(websocket.query_params.get("after_seq", "0"))
     except ValueError:
         after = 0
-    await websocket.accept()
     status = {
         "status": execution["status"].lower(),
         "progress": execution["progress"],

@@ -316,9 +316,17 @@ class MongoRunLookup:
         )
         return str(raw["_id"]) if raw else None
 
-    async def latest_ended(self, owner_id: str) -> tuple[str, str | None] | None:
+    async def latest_ended(
+        self, owner_id: str, workflow_ids: frozenset[str] | None = None
+    ) -> tuple[str, str | None] | None:
+        query: dict[str, Any] = {
+            "owner_id": owner_id,
+            "status": {"$in": ["completed", "failed", "cancelled"]},
+        }
+        if workflow_ids is not None:  # a scoped API key: only its workflows' runs
+            query["workflow_id"] = {"$in": sorted(workflow_ids)}
         raw = await ExecutionDocument.get_pymongo_collection().find_one(
-            {"owner_id": owner_id, "status": {"$in": ["completed", "failed", "cancelled"]}},
+            query,
             {"_id": 1, "run_id": 1},
             sort=[("finished_at", pymongo.DESCENDING)],
         )

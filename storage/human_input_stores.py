@@ -34,6 +34,7 @@ class MongoHumanInputBroker:
             execution_id=execution_id,
             node_id=node_id,
             owner_id=execution.owner_id if execution else "",
+            workflow_id=execution.workflow_id if execution else None,
             thread_id=execution.thread_id if execution else None,
             run_id=execution.run_id if execution else None,
             prompt=prompt,
@@ -66,8 +67,11 @@ class MongoHumanInputBroker:
         run_id: str | None,
         node_id: str | None,
         response: str,
+        workflow_ids: frozenset[str] | None = None,
     ) -> bool:
         query: dict[str, Any] = {"owner_id": owner_id, "status": "pending"}
+        if workflow_ids is not None:  # a scoped API key: only its workflows' runs
+            query["workflow_id"] = {"$in": sorted(workflow_ids)}
         for key, value in (
             ("execution_id", execution_id),
             ("thread_id", thread_id),

@@ -11,11 +11,12 @@ up (at the request it answered).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine.errors import NotFound, ValidationFailed
+from engine.services.access import Owner, reach, user_of
 from engine.services.executions import ExecutionService
 from engine.services.goal_flow import REACT_KIND, GoalGraph, GoalGraphs
 from engine.services.goal_runs import GoalOptions, goal_graph
@@ -23,9 +24,6 @@ from engine.services.human_input import NO_PENDING_INPUT, HumanAnswer, HumanInpu
 from engine.services.records import Execution
 from engine.services.skills import SkillService
 from engine.services.traces import RunLookup
-
-MayStart = Callable[[str | None], Awaitable[None]]
-"""Awaited before anything starts, with the saved workflow's id (None: an ad-hoc graph)."""
 
 
 class RunFiles(Protocol):
@@ -85,23 +83,23 @@ class AgentRunService:
         self._lookup = lookup
         self._files = files
 
-    async def run(
-        self, owner_id: str, request: AgentRunRequest, *, may_start: MayStart | None = None
-    ) -> AgentRun:
+    async def run(self, owner: Owner, request: AgentRunRequest) -> AgentRun:
+        """A scoped API key runs only its saved workflows: ad-hoc graphs and goals answer
+        like a missing workflow, before anything is planned or started."""
         thread_id = request.thread_id or f"thread-{uuid.uuid4().hex}"
         try:
             execution_id = None
             if request.answers:
-                execution_id = await self._answer(owner_id, request.answers)
+                execution_id = await self._answer(owner, request.answers)
             if execution_id is None and request.run_id:
-                execution_id = await self._lookup.by_run_id(owner_id, request.run_id)
+                execution_id = await self._lookup.by_run_id(user_of(owner), request.run_id)
             if execution_id is None:
-                execution = await self._start(owner_id, request, thread_id, may_start)
+                execution = await self._start(owner, request, thread_id)
             else:
-                execution = await self._executions.get(owner_id, execution_id)
+                execution = await self._executions.get(owner, execution_id)
             resume_seq = 0
             if request.answers and request.run_id:
-                resume_seq = await self._request_seq(owner_id, execution.id, request.answers)
+                resume_seq = await self._request_seq(owner, execution.id, request.answers)
         except NotFound as error:
             if request.answers:
                 raise NotFound(NO_PENDING_INPUT) from error
@@ -122,17 +120,21 @@ class AgentRunService:
     async def _planned_workflow(self, execution: Execution) -> dict[str, Any] | None:
         return await self._goals.planned_workflow(execution) if self._goals else None
 
-    async def goal_graph(self, owner_id: str, goal: str, options: GoalOptions) -> GoalGraph:
-        """The graph a goal runs as, in the server's goal mode."""
+    async def goal_graph(self, owner: Owner, goal: str, options: GoalOptions) -> GoalGraph:
+        """The graph a goal runs as, in the server's goal mode. A goal is no saved
+        workflow: a scoped API key is refused (like a missing workflow) before planning."""
+        access = reach(owner)
+        access.require(None)
+        owner_id = access.user_id
         if self._goals is not None:
             return await self._goals.graph(owner_id, goal, options)
         nodes, edges = await goal_graph(self._skills, owner_id, options)
         return GoalGraph(nodes=nodes, edges=edges, kind=REACT_KIND)
 
-    async def _answer(self, owner_id: str, answers: list[HumanAnswer]) -> str:
+    async def _answer(self, owner: Owner, answers: list[HumanAnswer]) -> str:
         for answer in answers:
             await self._human.submit(
-                owner_id,
+                owner,
                 response=answer.response,
                 execution_id=answer.execution_id,
                 node_id=answer.node_id,
@@ -140,44 +142,39 @@ class AgentRunService:
         return answers[-1].execution_id
 
     async def _request_seq(
-        self, owner_id: str, execution_id: str, answers: list[HumanAnswer]
+        self, owner: Owner, execution_id: str, answers: list[HumanAnswer]
     ) -> int:
         """The seq of the latest request among the nodes answered."""
         nodes = {a.node_id for a in answers if a.execution_id == execution_id}
         seq = 0
-        for event in await self._executions.all_events(owner_id, execution_id):
+        for event in await self._executions.all_events(owner, execution_id):
             if event.type == "human_input_requested" and event.node_id in nodes:
                 seq = event.seq
         return seq
 
-    async def _start(
-        self,
-        owner_id: str,
-        request: AgentRunRequest,
-        thread_id: str,
-        may_start: MayStart | None,
-    ) -> Execution:
-        if may_start is not None:
-            await may_start(request.workflow_id or None)
+    async def _start(self, owner: Owner, request: AgentRunRequest, thread_id: str) -> Execution:
+        access = reach(owner)
+        access.require(request.workflow_id or None)
+        owner_id = access.user_id
         input_data: dict[str, Any] = {"input": request.input_text, "messages": request.messages}
         if request.file_id:
             input_data["fileId"] = request.file_id
             # Seed 003: "the AG-UI run injects the file automatically". Resolved here,
             # before anything is persisted, so an unknown or expired id is a 404 and
             # no execution exists for it.
-            if self._files is None:
+            if self._files is None or access.scoped:  # uploads are not a scoped key's
                 raise NotFound(f"Upload {request.file_id} not found")
             input_data["file"] = await self._files.file_for_run(owner_id, request.file_id)
         run_id = request.run_id or None
         if request.goal is not None:
-            graph = await self.goal_graph(owner_id, request.input_text, request.goal)
+            graph = await self.goal_graph(owner, request.input_text, request.goal)
             return await self._executions.start_graph(
                 owner_id, nodes=graph.nodes, edges=graph.edges, input_data=input_data,
                 kind=graph.kind, workflow_name="goal", run_id=run_id, thread_id=thread_id,
             )  # fmt: skip
         if request.workflow_id:
             return await self._executions.start(
-                owner_id, request.workflow_id, input_data, run_id=run_id, thread_id=thread_id
+                owner, request.workflow_id, input_data, run_id=run_id, thread_id=thread_id
             )
         if request.workflow is None:
             raise ValidationFailed("workflowJson or workflowId is required", field="workflowId")

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any
 
 import anyio
 
 from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
+from engine.services.access import Owner, reach, user_of
 from engine.services.event_follow import EventFollower
 from engine.services.logs import LOG_LEVELS, log_entry
 from engine.services.pages import Page
@@ -70,16 +72,16 @@ class ExecutionService:
 
     async def start(
         self,
-        owner_id: str,
+        owner: Owner,
         workflow_id: str,
         input_data: Any,
         *,
         run_id: str | None = None,
         thread_id: str | None = None,
     ) -> Execution:
-        workflow = await self._workflows.get(owner_id, workflow_id)
+        workflow = await self._workflows.get(owner, workflow_id)
         return await self.start_graph(
-            owner_id,
+            owner,
             nodes=workflow.nodes,
             edges=workflow.edges,
             input_data=input_data,
@@ -91,7 +93,7 @@ class ExecutionService:
 
     async def start_graph(
         self,
-        owner_id: str,
+        owner: Owner,
         *,
         nodes: Any,
         edges: Any,
@@ -102,7 +104,12 @@ class ExecutionService:
         run_id: str | None = None,
         thread_id: str | None = None,
     ) -> Execution:
-        """Persist a pending execution and hand it to the run host; returns at once."""
+        """Persist a pending execution and hand it to the run host; returns at once.
+
+        A scoped API key starts only its workflows: an ad-hoc graph (`workflow_id` None)
+        answers like a missing workflow."""
+        reach(owner).require(workflow_id)
+        owner_id = user_of(owner)
         if input_data is None:
             input_data = {}
         if not isinstance(input_data, dict):
@@ -131,9 +138,9 @@ class ExecutionService:
         self._host.submit(execution.id)
         return execution
 
-    async def cancel(self, owner_id: str, execution_id: str) -> Execution:
+    async def cancel(self, owner: Owner, execution_id: str) -> Execution:
         """Stop a run; answers once its log has ended (status `cancelled`)."""
-        execution = await self.get(owner_id, execution_id)
+        execution = await self.get(owner, execution_id)
         if execution.status in TERMINAL_STATUSES:
             return execution
         if not self._host.cancel_local(execution_id):
@@ -147,17 +154,20 @@ class ExecutionService:
             async with aclosing(self._follower.follow(execution_id, 0)) as events:
                 async for _ in events:
                     pass
-        return await self.get(owner_id, execution_id)
+        return await self.get(owner, execution_id)
 
     # -- queries ---------------------------------------------------------------------------
 
-    async def get(self, owner_id: str, execution_id: str) -> Execution:
-        execution = await self._executions.get(owner_id, execution_id)
-        if execution is None:
+    async def get(self, owner: Owner, execution_id: str) -> Execution:
+        """Every read of one run (events, logs, traces, cancel) passes here: a run of a
+        workflow out of the caller's reach answers like a missing one."""
+        access = reach(owner)
+        execution = await self._executions.get(access.user_id, execution_id)
+        if execution is None or not access.reaches(execution.workflow_id):
             raise NotFound(f"Execution {execution_id} not found")
         return self._with_live_state(execution)
 
-    async def find(self, owner_id: str, query: ExecutionQuery) -> Page[Execution]:
+    async def find(self, owner: Owner, query: ExecutionQuery) -> Page[Execution]:
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= 100:
@@ -166,13 +176,19 @@ class ExecutionService:
             raise ValidationFailed(
                 f"status must be one of {', '.join(EXECUTION_STATUSES)}", field="status"
             )
-        found = await self._executions.find(owner_id, query)
+        access = reach(owner)
+        if access.workflow_ids is not None:
+            allowed = access.workflow_ids
+            if query.only_workflow_ids is not None:
+                allowed = allowed & query.only_workflow_ids
+            query = replace(query, only_workflow_ids=allowed)
+        found = await self._executions.find(access.user_id, query)
         return Page(items=[self._with_live_state(e) for e in found.items], total=found.total)
 
     async def logs(
-        self, owner_id: str, execution_id: str, query: LogQuery
+        self, owner: Owner, execution_id: str, query: LogQuery
     ) -> tuple[list[LogEntry], int]:
-        await self.get(owner_id, execution_id)
+        await self.get(owner, execution_id)
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= 1000:
@@ -187,8 +203,8 @@ class ExecutionService:
         ]
         return lines[query.skip : query.skip + query.limit], len(lines)
 
-    async def all_logs(self, owner_id: str, execution_id: str) -> list[LogEntry]:
-        await self.get(owner_id, execution_id)
+    async def all_logs(self, owner: Owner, execution_id: str) -> list[LogEntry]:
+        await self.get(owner, execution_id)
         return await self._log_lines(execution_id)
 
     async def _log_lines(self, execution_id: str) -> list[LogEntry]:
@@ -198,38 +214,38 @@ class ExecutionService:
         return [line for line in map(log_entry, events) if line is not None]
 
     async def events(
-        self, owner_id: str, execution_id: str, after_seq: int = 0
+        self, owner: Owner, execution_id: str, after_seq: int = 0
     ) -> AsyncGenerator[ExecutionEvent, None]:
         """Every event after `after_seq`, then the live ones, ending after the terminal one.
 
         Checks ownership and arguments when called (not on first iteration), so a caller
         learns of a bad id before it starts streaming.
         """
-        await self.get(owner_id, execution_id)
+        await self.get(owner, execution_id)
         if after_seq < 0:
             raise ValidationFailed("afterSeq must be >= 0", field="afterSeq")
         return self._follower.follow(execution_id, after_seq)
 
     async def event_batches(
-        self, owner_id: str, execution_id: str, after_seq: int = 0
+        self, owner: Owner, execution_id: str, after_seq: int = 0
     ) -> AsyncGenerator[Sequence[ExecutionEvent], None]:
         """`events()` in batches: each message a subscriber gets carries all it missed."""
-        await self.get(owner_id, execution_id)
+        await self.get(owner, execution_id)
         if after_seq < 0:
             raise ValidationFailed("afterSeq must be >= 0", field="afterSeq")
         return self._follower.follow_batches(execution_id, after_seq)
 
     async def event_page(
-        self, owner_id: str, execution_id: str, offset: int, limit: int
+        self, owner: Owner, execution_id: str, offset: int, limit: int
     ) -> Page[ExecutionEvent]:
         """Events `offset + 1 ...` of the log (seqs are positions), and how many it has."""
-        await self.get(owner_id, execution_id)
+        await self.get(owner, execution_id)
         items = await self._events.after(execution_id, offset, limit=limit) if limit else []
         return Page(items=items, total=await self._events.last_seq(execution_id))
 
-    async def all_events(self, owner_id: str, execution_id: str) -> list[ExecutionEvent]:
+    async def all_events(self, owner: Owner, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""
-        await self.get(owner_id, execution_id)
+        await self.get(owner, execution_id)
         events: list[ExecutionEvent] = []
         while True:
             batch = await self._events.after(

@@ -13,6 +13,7 @@ from typing import Protocol
 import anyio
 
 from engine.errors import NotFound, ValidationFailed
+from engine.services.access import Owner, reach
 
 NO_PENDING_INPUT = "No pending human input for this session"
 
@@ -36,8 +37,10 @@ class HumanAnswerStore(Protocol):
         run_id: str | None,
         node_id: str | None,
         response: str,
+        workflow_ids: frozenset[str] | None = None,
     ) -> bool:
-        """Answer the oldest matching pending request; False when none matches."""
+        """Answer the oldest matching pending request (of a run of these workflows, when
+        given); False when none matches."""
         ...
 
     async def is_answered(self, execution_id: str, node_id: str) -> bool: ...
@@ -50,7 +53,7 @@ class HumanInputService:
 
     async def submit(
         self,
-        owner_id: str,
+        owner: Owner,
         *,
         response: str,
         execution_id: str | None = None,
@@ -63,17 +66,19 @@ class HumanInputService:
         A node announces its request just before it is stored, so a client that answers
         right after the announcement is given a moment for the request to appear.
         """
+        access = reach(owner)
         if not (execution_id or thread_id or run_id):
             raise ValidationFailed("executionId, threadId or runId is required", field="runId")
         with anyio.move_on_after(self._wait_s):
             while True:
                 if await self._store.answer(
-                    owner_id,
+                    access.user_id,
                     execution_id=execution_id,
                     thread_id=thread_id,
                     run_id=run_id,
                     node_id=node_id,
                     response=response,
+                    workflow_ids=access.workflow_ids,
                 ):
                     return
                 await anyio.sleep(0.1)

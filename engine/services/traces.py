@@ -14,6 +14,7 @@ from typing import Protocol
 
 from engine.errors import NotFound
 from engine.events import ExecutionEvent
+from engine.services.access import Owner, reach
 from engine.services.executions import ExecutionService
 
 
@@ -22,8 +23,11 @@ class RunLookup(Protocol):
         """The owner's execution with that client-chosen run id."""
         ...
 
-    async def latest_ended(self, owner_id: str) -> tuple[str, str | None] | None:
-        """The owner's most recently ended execution: (execution id, run id)."""
+    async def latest_ended(
+        self, owner_id: str, workflow_ids: frozenset[str] | None = None
+    ) -> tuple[str, str | None] | None:
+        """The owner's most recently ended execution (of these workflows, when given):
+        (execution id, run id)."""
         ...
 
 
@@ -58,34 +62,36 @@ def trace_file_name(run_id: str) -> str:
 
 
 class TraceService:
-    """The owner's traces; another user's run answers like a missing one."""
+    """The owner's traces; another user's run, or one out of a scoped key's reach,
+    answers like a missing one."""
 
     def __init__(self, *, lookup: RunLookup, executions: ExecutionService) -> None:
         self._lookup = lookup
         self._executions = executions
 
-    async def _trace(self, owner_id: str, execution_id: str, run_id: str | None) -> Trace:
-        events = await self._executions.all_events(owner_id, execution_id)
+    async def _trace(self, owner: Owner, execution_id: str, run_id: str | None) -> Trace:
+        events = await self._executions.all_events(owner, execution_id)
         name = run_id or execution_id
         return Trace(
             run_id=name, path=trace_file_name(name), entries=[trace_line(e) for e in events]
         )
 
-    async def for_run(self, owner_id: str, run_id: str) -> Trace:
+    async def for_run(self, owner: Owner, run_id: str) -> Trace:
         """By the client's run id, else by execution id."""
-        execution_id = await self._lookup.by_run_id(owner_id, run_id)
-        if execution_id is not None:
-            return await self._trace(owner_id, execution_id, run_id)
         try:
-            execution = await self._executions.get(owner_id, run_id)
+            execution_id = await self._lookup.by_run_id(reach(owner).user_id, run_id)
+            if execution_id is not None:
+                return await self._trace(owner, execution_id, run_id)
+            execution = await self._executions.get(owner, run_id)
         except NotFound as error:
             raise NotFound(f"Trace {run_id} not found") from error
-        return await self._trace(owner_id, execution.id, execution.run_id)
+        return await self._trace(owner, execution.id, execution.run_id)
 
-    async def latest(self, owner_id: str) -> Trace | None:
-        """The trace of the owner's most recently ended run."""
-        found = await self._lookup.latest_ended(owner_id)
+    async def latest(self, owner: Owner) -> Trace | None:
+        """The trace of the most recently ended run within the caller's reach."""
+        access = reach(owner)
+        found = await self._lookup.latest_ended(access.user_id, access.workflow_ids)
         if found is None:
             return None
         execution_id, run_id = found
-        return await self._trace(owner_id, execution_id, run_id)
+        return await self._trace(owner, execution_id, run_id)

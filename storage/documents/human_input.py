@@ -17,6 +17,8 @@ class HumanRequestDocument(Document):
     execution_id: str
     node_id: str
     owner_id: str
+    workflow_id: str | None = None
+    """The run's workflow: a scoped API key answers only its workflows' requests."""
     thread_id: str | None = None
     run_id: str | None = None
     prompt: str = ""

@@ -17,6 +17,7 @@ import jmespath.exceptions
 
 from engine.expressions import ExpressionError, parse_expression
 from engine.graph_model import Node, WorkflowGraph, parse_graph, structure_errors
+from engine.node_schemas import config_problems
 from engine.nodes import NODE_TYPES
 from engine.templates import TemplateError, template_paths
 from engine.topology import (
@@ -81,6 +82,22 @@ def _handle_choice(handles: tuple[str, ...]) -> str:
 def _check_node_config(
     node: Node, graph: WorkflowGraph, errors: list[str], warnings: list[str]
 ) -> None:
+    data: Mapping[str, Any] = node.data
+    where = f"node {node.id!r} ({node.type})"
+    before = len(errors)
+    _kind_checks(node, graph, errors, warnings)
+    # The kind's JSON Schema (what `nodeTypes { configSchema }` shows) on top: the checks
+    # above word their fields better, so a field they already named is not named twice.
+    named = " ".join(errors[before:])
+    for problem in config_problems(node.type, data):
+        field = f"data.{problem.dotted()}"
+        # A missing top-level field is `spec.required`'s, reported above.
+        if (problem.missing and len(problem.path) == 1) or f"{field} " in named:
+            continue
+        errors.append(f"{where}: {field} {problem.message}")
+
+
+def _kind_checks(node: Node, graph: WorkflowGraph, errors: list[str], warnings: list[str]) -> None:
     spec = NODE_TYPES[node.type]
     data: Mapping[str, Any] = node.data
     where = f"node {node.id!r} ({node.type})"

@@ -78,7 +78,8 @@ class UserErrorCode(Enum):
 @strawberry.type(description="A problem with a mutation's input that the caller can fix.")
 class UserError:
     field: list[str] | None = strawberry.field(
-        description='The input path at fault, e.g. `["input", "nodes", "2", "data", "prompt"]`.'
+        description='The input path at fault, e.g. `["input", "nodes", "2", "config", "prompt"]`; '
+        "null when the problem is the input as a whole."
     )
     code: UserErrorCode = strawberry.field(description="What kind of problem it is.")
     message: str = strawberry.field(description="What is wrong, for a person.")
@@ -90,12 +91,20 @@ USER_ERRORS = (ValidationFailed, Conflict, PayloadTooLarge)
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
+def _renamed(parts: list[str], old: str, new: str) -> list[str]:
+    """A node's settings are `data` in stored JSON and the REST dialects, `config` in
+    `WorkflowNodeInput`: rename the part after `nodes.<i>`."""
+    if len(parts) > 2 and parts[0] == "nodes" and parts[1].isdigit() and parts[2] == old:
+        return [*parts[:2], new, *parts[3:]]
+    return parts
+
+
 def field_path(field: str | None) -> list[str] | None:
-    """`nodes[1].data.skills` -> `["input", "nodes", "1", "data", "skills"]`."""
+    """`nodes[1].data.skills` -> `["input", "nodes", "1", "config", "skills"]`."""
     if not field:
         return None
     parts = [m.group(1) or m.group(2) for m in _PATH_PART.finditer(field)]
-    return ["input", *parts]
+    return ["input", *_renamed(parts, "data", "config")]
 
 
 def field_text(path: Sequence[str] | None) -> str | None:
@@ -103,18 +112,26 @@ def field_text(path: Sequence[str] | None) -> str | None:
     if not path:
         return None
     out = ""
-    for part in path[1:] if path[0] == "input" else path:
+    for part in _renamed(list(path[1:] if path[0] == "input" else path), "config", "data"):
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
     return out or None
 
 
 def user_errors(error: AgentloomError) -> list[UserError]:
+    """One entry per problem: `details["problems"]` (`[(field, message), ...]`) when the
+    error carries several (every malformed node config), else the error itself."""
     code = (
         UserErrorCode(error.code)
         if error.code in UserErrorCode.__members__
         else (UserErrorCode.VALIDATION_ERROR)
     )
-    return [UserError(field=field_path(error.field), code=code, message=error.message)]
+    problems = error.details.get("problems") if isinstance(error.details, dict) else None
+    if not problems:
+        problems = [(error.field, error.message)]
+    return [
+        UserError(field=field_path(field), code=code, message=message)
+        for field, message in problems
+    ]
 
 
 # -- connections ---------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def test_node_types_describe_their_config(server: LiveServer) -> None:
     assert set(by_type) == {t.upper() for t in NODE_TYPES}
     assert by_type["CONDITION"]["handles"] == ["true", "false"]
     llm = by_type["LLM"]["configSchema"]
-    assert llm["required"] == ["prompt"] and "enum" in llm["properties"]["provider"]
+    assert llm["required"] == ["prompt"] and "openai" in llm["properties"]["provider"]["examples"]
 
 
 def test_error_codes_in_extensions(server: LiveServer) -> None:

@@ -221,6 +221,22 @@ def test_sign_in_and_run_the_seed_example_live(
     assert text == openai_server.rule(openai_server.requests[-1])
     # 1280x800: nothing scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+    # A past run, with nothing saved in the tab, opens from the recent runs and is replayed
+    # from its log into the same view.
+    page.evaluate("location.hash = '#/'")
+    link = f"#recent-runs a[href='#/runs/{execution_id}']"
+    page.wait_for(f"document.querySelector({json.dumps(link)})", what="the recent runs")
+    page.evaluate(
+        "Object.keys(sessionStorage).filter(k => k.startsWith('agentloom.console.run.'))"
+        ".forEach(k => sessionStorage.removeItem(k))"
+    )
+    page.click(link)
+    wait_status(page, "completed")
+    assert page.evaluate("document.querySelector('#run').dataset.resumedFrom") == "0"
+    assert rendered_seqs(page) == list(range(1, total + 1))
+    assert node_states(page) == {"start-1": "finished", "llm-1": "finished", "end-1": "finished"}
+    assert output == page.evaluate("document.querySelector('#run-output').textContent")
     assert_offline_and_clean(page, llm_server)
 
 
@@ -472,3 +488,78 @@ def test_network_loss_mid_run_resubscribes_from_the_last_seq(
     # A retry while the network was down may be logged by the browser; nothing else may.
     page.errors = [e for e in page.errors if "ERR_INTERNET_DISCONNECTED" not in e]
     assert_offline_and_clean(page, llm_server)
+
+
+def test_cancel_a_running_run(
+    page: Page, llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    user = llm_server.register()
+    workflow_id = create_workflow(llm_server, user["token"], SEED_EXAMPLE)
+    openai_server.set_rule(long_answer)
+    openai_server.token_delay_s = 0.2
+    sign_in(page, llm_server, user)
+    open_workflow(page, workflow_id, nodes=3)
+    start_run(page)
+    page.wait_for(
+        "document.querySelector('#node-text')?.textContent.startsWith('word0')",
+        what="the LLM streaming",
+    )
+    assert page.evaluate("document.querySelector('#run-cancel').disabled") is False
+    page.click("#run-cancel")
+    wait_status(page, "cancelled")
+    assert page.evaluate("document.querySelector('#run-status').textContent") == "■ cancelled"
+    assert page.evaluate("document.querySelector('#run-output').textContent").startswith(
+        "Cancelled"
+    )
+    assert page.evaluate("document.querySelector('#run-cancel').disabled") is True
+    assert_offline_and_clean(page, llm_server)
+
+
+def test_workflow_list_search_paging_and_versions(page: Page, server: LiveServer) -> None:
+    user = server.register()
+    for i in range(13):
+        create_workflow(server, user["token"], {**SEED_EXAMPLE, "name": f"Batch {i:02d}"})
+    gated = create_workflow(server, user["token"], HUMAN_WORKFLOW)
+    with server.client(user["token"]) as c:
+        # Version 2 drops the human node.
+        changed = c.put(
+            f"/api/v1/workflows/{gated}",
+            json={
+                **HUMAN_WORKFLOW,
+                "nodes": [HUMAN_WORKFLOW["nodes"][0], HUMAN_WORKFLOW["nodes"][2]],
+                "edges": [{"id": "e1", "source": "start-1", "target": "end-1"}],
+            },
+        )
+        assert changed.status_code == 200, changed.text
+    sign_in(page, server, user)
+    count = "document.querySelector('#workflow-count').textContent"
+    page.wait_for(f"{count} === '1–12 of 14'", what="the first page")
+    assert page.evaluate("document.querySelector('#workflow-prev').disabled") is True
+    page.click("#workflow-next")
+    page.wait_for(f"{count} === '13–14 of 14'", what="the second page")
+    assert page.evaluate("document.querySelector('#workflow-next').disabled") is True
+    page.click("#workflow-prev")
+    page.wait_for(f"{count} === '1–12 of 14'", what="the first page again")
+    page.type_into("#workflow-search", "release")
+    page.wait_for(f"{count} === '1–1 of 1'", what="the search's one match")
+    names = page.evaluate(
+        "[...document.querySelectorAll('#workflow-list .wf-name')].map(e => e.textContent)"
+    )
+    assert names == ["Release gate"]
+
+    open_workflow(page, gated, nodes=2)
+    versions = page.evaluate(
+        "[...document.querySelectorAll('#workflow-versions [data-version]')].map(e => +e.dataset.version)"
+    )
+    assert versions == [2, 1]
+    page.click("#workflow-versions [data-version='1']")
+    page.wait_for(
+        "document.querySelectorAll('#workflow-graph .node').length === 3"
+        " && document.querySelector('#graph-version').textContent.startsWith('Version 1 of 2')",
+        what="version 1's graph",
+    )
+    page.click("#workflow-versions [data-version='2']")
+    page.wait_for(
+        "document.querySelectorAll('#workflow-graph .node').length === 2", what="the current graph"
+    )
+    assert_offline_and_clean(page, server)

@@ -81,6 +81,7 @@ function showWho() {
 
 function start(notice) {
   showWho();
+  body.classList.toggle("signed-out", !session);
   if (!session) {
     sidebar.hidden = true;
     view?.destroy?.();

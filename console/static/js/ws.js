@@ -54,7 +54,7 @@ export class Socket {
     const sub = { key, query, variables, next, error, complete, wireId: null };
     this.subs.set(key, sub);
     clearTimeout(this.idleTimer);
-    if (this.acked) this.send_subscribe(sub);
+    if (this.acked) this.sendSubscribe(sub);
     else if (!this.ws && !this.retryTimer) this.connectNow();
     return () => this.stop(key);
   }
@@ -114,7 +114,7 @@ export class Socket {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
   }
 
-  send_subscribe(sub) {
+  sendSubscribe(sub) {
     sub.wireId = String(this.nextWireId++);
     this.send({
       id: sub.wireId,
@@ -136,7 +136,7 @@ export class Socket {
       if (this.attempt) this.reconnects += 1;
       this.attempt = 0;
       this.setState("live");
-      for (const sub of this.subs.values()) this.send_subscribe(sub);
+      for (const sub of this.subs.values()) this.sendSubscribe(sub);
       this.keepAlive();
       return;
     }

@@ -11,7 +11,7 @@ import httpx
 
 from tests.agui.helpers import run_input, sse_events
 from tests.support.live import LiveServer
-from tests.support.openai_server import FakeOpenAIServer, Reply
+from tests.support.openai_server import CutStream, FakeOpenAIServer, Reply
 
 SUMMARIZER = {
     "nodes": [
@@ -259,3 +259,39 @@ def test_the_build_flow_subscription_streams_the_same(
     bad = graphql_sse(loopback_server, user["token"], {"i": {"message": " "}})
     assert bad[0]["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
     assert bad[0]["errors"][0]["extensions"]["field"] == "message"
+
+
+def test_a_client_that_leaves_closes_the_model_stream(
+    loopback_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.set_rule(builder_or_echo(GOOD))
+    openai_server.token_delay_s = 0.05  # about 6 s for the whole answer
+    user = loopback_server.register()
+    with loopback_server.client(user["token"]) as c:
+        with c.stream("POST", "/api/flow-builder", json={"message": "x"}) as r:
+            assert r.status_code == 200
+            lines = r.iter_lines()
+            assert next(line for line in lines if line.startswith("data: "))
+        # Leaving mid-answer hangs up on the model too, long before the answer would end.
+        assert openai_server.disconnected.wait(timeout=4)
+    assert openai_server.completed_streams == 0
+
+
+def test_a_model_failing_mid_stream_ends_with_an_error_frame(
+    loopback_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    calls: list[int] = []
+
+    def rule(request: dict[str, Any]) -> Reply:
+        calls.append(1)
+        return BAD if len(calls) == 1 else CutStream(text=GOOD, after_tokens=3)
+
+    openai_server.set_rule(rule)
+    user = loopback_server.register()
+    with loopback_server.client(user["token"]) as c:
+        _, frames = read_stream(c, {"message": "Summarize"})
+    assert frames[-1] == "[DONE]"
+    error = frames[-2]
+    assert error["type"] == "__error" and error["code"] == "UPSTREAM_FAILED"
+    assert error["message"]
+    assert not any(isinstance(f, dict) and f["type"] == "__metadata" for f in frames)

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     # -- outside tools and AI builders (issue 14)
     goal_mode: GoalMode = "react"
     """How goals run (`/ag-ui/goal`): `react` (an agent) or `flow` (a planned workflow)."""
-    discovery_timeout_seconds: float = 10.0
+    discovery_timeout_seconds: float = Field(default=10.0, gt=0)
     """Upper bound of one MCP server or A2A agent discovery."""
     # -- operability (issue 15)
     request_log: bool = True

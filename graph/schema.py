@@ -15,7 +15,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -26,6 +25,7 @@ from graph.agent_runs import AgentRunMutationRoot
 from graph.analytics import AnalyticsQueryRoot
 from graph.builders import BuilderMutationRoot, BuilderQueryRoot, BuilderSubscriptionRoot
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot, DataSourceType
+from graph.depth_limit import depth_rule
 from graph.discovery import DiscoveryMutationRoot
 from graph.errors import annotate
 from graph.executions import (
@@ -91,7 +91,7 @@ MAX_TOKENS = 4000
 # The limit rules are built once: strawberry's limiter extensions build a new rule class
 # per instance (so per request), which made every request miss the validation cache.
 LIMIT_RULES: list[type[ASTValidationRule]] = [
-    depth_validator(MAX_DEPTH, None, None),
+    depth_rule(MAX_DEPTH),  # introspection fields count too (graph/depth_limit.py)
     alias_validator(MAX_ALIASES),
 ]
 

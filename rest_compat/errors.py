@@ -7,6 +7,7 @@ Both come from the same GraphQL `extensions.code`, mapped to an HTTP status here
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 STATUS_BY_CODE: dict[str, int] = {
     "NOT_FOUND": 404,
@@ -63,8 +65,16 @@ class ApiError(Exception):
         return cls(STATUS_BY_CODE.get(code, 500), code, message)
 
 
-def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    extra_headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(extra_headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if request.url.path.startswith("/api/v1"):
         body: dict[str, Any] = {"detail": message, "error_code": code, "status_code": status}
     else:
@@ -75,6 +85,23 @@ def error_response(request: Request, status: int, code: str, message: str) -> JS
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts) or "body"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (the router names only the first
+    route's in its 405, and GET and POST of one path are often two routes)."""
+
+    def routes(items: list[Any]) -> Iterator[Any]:
+        for route in items:
+            inner = getattr(route, "original_router", None)  # FastAPI's included routers
+            yield from routes(inner.routes) if inner is not None else (route,)
+
+    methods: set[str] = set()
+    for route in routes(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -91,7 +118,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = CODE_BY_STATUS.get(exc.status_code, "HTTP_ERROR")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(request, exc.status_code, code, str(exc.detail), headers)
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

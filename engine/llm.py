@@ -4,7 +4,8 @@ Which endpoint and key a call uses: the owner's stored credential (from the
 `CredentialResolver` port) wins; otherwise the injected environment's
 `<PROVIDER>_API_KEY` / `<PROVIDER>_BASE_URL` (provider upper-cased, hyphens
 to underscores: `AZURE_OPENAI_API_KEY`). Operator-set base URLs are trusted;
-a base URL from a user's credential passes the outbound guard like any other
+a base URL from a user's credential, and a built-in default on this machine
+(Ollama's 127.0.0.1:11434), pass the outbound guard like any other
 user-supplied URL.
 """
 
@@ -30,6 +31,10 @@ DEFAULT_BASE_URLS: Mapping[str, str] = {
     "deepseek": "https://api.deepseek.com/v1",
     "ollama": "http://127.0.0.1:11434/v1",
 }
+GUARDED_DEFAULTS = frozenset({"ollama"})
+"""Providers whose built-in default endpoint is this machine: nobody chose it, so unless
+the operator sets `<PROVIDER>_BASE_URL` it is guarded like a user's URL (a user's
+`ollama` node must not reach 127.0.0.1 unless `AGENTLOOM_OUTBOUND_ALLOW` says so)."""
 KEYLESS_PROVIDERS = frozenset({"ollama"})
 NEEDS_BASE_URL = frozenset({"azure-openai", "custom"})
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
@@ -63,7 +68,8 @@ async def resolve_provider(
             )
     prefix = env_prefix(provider)
     api_key = environ.get(f"{prefix}_API_KEY") or None
-    base_url = environ.get(f"{prefix}_BASE_URL") or DEFAULT_BASE_URLS.get(provider)
+    operator_url = environ.get(f"{prefix}_BASE_URL") or None
+    base_url = operator_url or DEFAULT_BASE_URLS.get(provider)
     if api_key is None and provider not in KEYLESS_PROVIDERS:
         raise ProviderNotConfigured(
             f"LLM provider {provider!r} has no API key: set {prefix}_API_KEY "
@@ -80,6 +86,7 @@ async def resolve_provider(
         api_key=api_key,
         base_url=base_url,
         api_version=environ.get(f"{prefix}_API_VERSION") or None,
+        user_supplied=operator_url is None and provider in GUARDED_DEFAULTS,
     )
 
 

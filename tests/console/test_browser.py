@@ -434,6 +434,11 @@ def test_form_from_the_input_node_branches_and_a_screenshot(
         "document.querySelector('#run-output').textContent"
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    select_node(page, "draft")
+    page.wait_for(
+        "document.querySelector('#node-text')?.textContent.startsWith('Summary:')",
+        what="the LLM node's text in its panel",
+    )
     shot = base64.b64decode(page.send("Page.captureScreenshot", {"format": "png"})["data"])
     assert shot.startswith(b"\x89PNG") and len(shot) > 10_000
     artifact = tmp_path / "console-finished-run.png"

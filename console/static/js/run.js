@@ -169,7 +169,6 @@ export function runView(ctx, executionId) {
     ui.follow = h("button", { type: "button", id: "run-follow", class: "link", hidden: true }, "Follow the run");
     ui.follow.addEventListener("click", () => {
       follow = true;
-      ui.follow.hidden = true;
       render();
     });
     ui.output = h("pre", { id: "run-output", class: "output", tabindex: 0 });
@@ -180,7 +179,6 @@ export function runView(ctx, executionId) {
       onSelect: (id) => {
         selected = id;
         follow = false;
-        ui.follow.hidden = false;
         render();
       },
     });
@@ -234,6 +232,7 @@ export function runView(ctx, executionId) {
     ui.duration.textContent = duration();
     ui.events.textContent = `${state.lastSeq} events`;
     ui.cancel.disabled = TERMINAL_STATUSES.has(status);
+    ui.follow.hidden = follow || TERMINAL_STATUSES.has(status);
     if (streamState !== "error") {
       ui.stream.textContent =
         TERMINAL_STATUSES.has(status) && streamState !== "live"

@@ -18,7 +18,7 @@ explorers/web/node_modules: explorers/web/package.json explorers/web/package-loc
 	cd explorers/web && npm ci --no-audit --no-fund --silent
 	touch explorers/web/node_modules
 
-tests/js/node_modules: tests/js/package.json
+tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --silent
 	touch tests/js/node_modules
 

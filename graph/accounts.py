@@ -65,6 +65,11 @@ class LoginPayload:
     access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
     token_type: str = strawberry.field(description="Always `bearer`.")
     user: UserType = strawberry.field(description="Who logged in.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Always empty: a login has no input to fix, only credentials that are "
+        "wrong (UNAUTHENTICATED) or tried too often (RATE_LIMITED). Here so that every "
+        "payload reads alike."
+    )
 
 
 @strawberry.type
@@ -93,4 +98,9 @@ class AccountMutation:
             username=input.username, password=input.password, client=info.context.client
         )
         token = services.tokens.issue(user_id=user.id, role=user.role)
-        return LoginPayload(access_token=token, token_type="bearer", user=UserType.of(user))  # noqa: S106
+        return LoginPayload(
+            access_token=token,
+            token_type="bearer",  # noqa: S106 - the scheme's name, not a secret
+            user=UserType.of(user),
+            user_errors=[],
+        )

@@ -13,7 +13,7 @@ import base64
 import binascii
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -27,6 +27,9 @@ from engine.services.analytics import (
 from engine.services.request_log import RequestCount, RequestRecord
 from graph.context import Context
 from graph.conventions import PageInfo, connection_type
+
+if TYPE_CHECKING:
+    from graph.executions import ExecutionStatus
 
 Info = strawberry.Info[Context, None]
 
@@ -153,7 +156,10 @@ class RequestAnalytics:
 
 @strawberry.type(description="Runs with one status.")
 class RunStatusCount:
-    status: str = strawberry.field(description="pending, running, completed, failed or cancelled.")
+    # Lazy: graph.executions imports this module (for an execution's cost fields).
+    status: Annotated[ExecutionStatus, strawberry.lazy("graph.executions")] = strawberry.field(
+        description="The runs' status."
+    )
     count: int = strawberry.field(description="How many runs.")
 
 
@@ -247,6 +253,8 @@ class AnalyticsSummaryType:
 
     @classmethod
     def of(cls, s: AnalyticsSummary) -> AnalyticsSummaryType:
+        from graph.executions import ExecutionStatus  # a cycle at import time
+
         return cls(
             from_=s.since,
             to=s.until,
@@ -259,7 +267,10 @@ class AnalyticsSummaryType:
             ),
             runs=RunAnalytics(
                 total=s.total_runs,
-                by_status=[RunStatusCount(status=k, count=v) for k, v in s.runs_by_status.items()],
+                by_status=[
+                    RunStatusCount(status=ExecutionStatus(k), count=v)
+                    for k, v in s.runs_by_status.items()
+                ],
                 failure_rate=s.run_failure_rate,
                 duration_p50_ms=s.duration_p50_ms,
                 duration_p95_ms=s.duration_p95_ms,

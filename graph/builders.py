@@ -149,7 +149,7 @@ class ScriptTestResult:
     error: str | None = strawberry.field(description="Why not successful.")
     error_kind: ScriptErrorKind | None = strawberry.field(description="What kind of failure.")
     console_output: str = strawberry.field(
-        description="console.* lines; warn, error and debug lines carry their level."
+        description="The `console.*` lines; warn, error and debug lines carry their level."
     )
     elapsed_ms: float = strawberry.field(description="How long it ran, in milliseconds.")
 

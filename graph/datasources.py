@@ -141,6 +141,10 @@ class DeleteDataSourcePayload:
 @strawberry.type(description="What `testDataSource` answers (a failure is an outcome).")
 class TestDataSourcePayload:
     result: DataSourceTestResult = strawberry.field(description="How the test went.")
+    user_errors: list[UserError] = strawberry.field(
+        description="Always empty: a failed connection is the `result`, not an input error. "
+        "Here so that every payload reads alike."
+    )
 
 
 @strawberry.type(description="What `queryDataSource` answers.")
@@ -239,7 +243,7 @@ class DataSourceMutationRoot:
         outcome = await info.context.services.data_sources.test(owner, str(input.id))
         status = ConnectionTestStatus.SUCCESS if outcome.ok else ConnectionTestStatus.FAILED
         return TestDataSourcePayload(
-            result=DataSourceTestResult(status=status, message=outcome.message)
+            result=DataSourceTestResult(status=status, message=outcome.message), user_errors=[]
         )
 
     @strawberry.mutation(description="Run one read-only query; writes are refused.")

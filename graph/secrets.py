@@ -23,7 +23,8 @@ Info = strawberry.Info[Context, None]
 class CredentialType(Node):
     id: strawberry.ID = strawberry.field(description="The credential's id.")
     provider: str = strawberry.field(
-        description="openai, azure-openai, deepseek, ollama, custom, ... (lower case)."
+        description="The provider, in lower case: `openai`, `azure-openai`, `deepseek`, "
+        "`ollama`, `custom`... (an open set: seed 003 clients name their own)."
     )
     name: str = strawberry.field(description="A name for it.")
     has_api_key: bool = strawberry.field(description="Whether a key is stored (never shown).")

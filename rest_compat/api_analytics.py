@@ -112,7 +112,8 @@ async def summary(
         },
         "runs": {
             "total": runs["total"],
-            "byStatus": {c["status"]: c["count"] for c in runs["byStatus"]},
+            # GraphQL's ExecutionStatus names (`COMPLETED`) as seed 003 spells them.
+            "byStatus": {c["status"].lower(): c["count"] for c in runs["byStatus"]},
             "failureRate": runs["failureRate"],
             "durationP50Ms": runs["durationP50Ms"],
             "durationP95Ms": runs["durationP95Ms"],

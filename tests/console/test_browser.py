@@ -19,7 +19,7 @@ import httpx
 from tests.api.test_workflows_v1 import SEED_EXAMPLE
 from tests.support.chromium import Page
 from tests.support.live import LiveServer
-from tests.support.openai_server import FakeOpenAIServer
+from tests.support.openai_server import FakeOpenAIServer, calculator_rule
 
 SCREENSHOT_DIR = os.environ.get("AGENTLOOM_SCREENSHOT_DIR")
 """Where the finished run's screenshot is copied too (the README's `docs/console.png`)."""
@@ -568,3 +568,53 @@ def test_workflow_list_search_paging_and_versions(page: Page, server: LiveServer
         "document.querySelectorAll('#workflow-graph .node').length === 2", what="the current graph"
     )
     assert_offline_and_clean(page, server)
+
+
+AGENT_WORKFLOW = {
+    "name": "Calculator agent",
+    "nodes": [
+        {"id": "start-1", "type": "start", "data": {}},
+        {
+            "id": "agent-1",
+            "type": "agent",
+            "data": {
+                "label": "Solver",
+                "provider": "deepseek",
+                "prompt": "What is {input.q}?",
+                "tools": ["calculator"],
+                "max_steps": 4,
+            },
+        },
+        {"id": "end-1", "type": "end", "data": {}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start-1", "target": "agent-1"},
+        {"id": "e2", "source": "agent-1", "target": "end-1"},
+    ],
+}
+
+
+def test_an_agents_tool_calls_show_in_its_panel(
+    page: Page, llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.set_rule(calculator_rule)
+    user = llm_server.register()
+    workflow_id = create_workflow(llm_server, user["token"], AGENT_WORKFLOW)
+    sign_in(page, llm_server, user)
+    open_workflow(page, workflow_id, nodes=3)
+    set_json_input(page, {"q": "12*7"})
+    start_run(page)
+    wait_status(page, "completed")
+    select_node(page, "agent-1")
+    page.wait_for("document.querySelector('#node-tools pre')", what="the agent's tool calls")
+    calls = page.evaluate(
+        "[...document.querySelectorAll('#node-tools li')]"
+        ".map(li => [li.querySelector('code').textContent, li.querySelector('pre').textContent])"
+    )
+    assert calls == [
+        ['calculator({"expression":"12*7"})', '{\n  "expression": "12*7",\n  "result": 84\n}']
+    ]
+    assert "The answer is 84." in page.evaluate("document.querySelector('#run-output').textContent")
+    log = page.evaluate("document.querySelector('#run-log').textContent")
+    assert "Tool call calculator" in log and "Tool calculator answered" in log
+    assert_offline_and_clean(page, llm_server)

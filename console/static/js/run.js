@@ -165,7 +165,8 @@ export function runView(ctx, executionId) {
     ui.cancel = h("button", { type: "button", id: "run-cancel", class: "danger" }, "■ Cancel run");
     ui.cancel.addEventListener("click", cancel);
     ui.human = h("div", { id: "human", class: "human", "aria-live": "assertive" });
-    ui.panel = h("div", { id: "node-panel", class: "node-panel", "aria-live": "polite" });
+    // Not a live region: streamed tokens would be read out one by one.
+    ui.panel = h("div", { id: "node-panel", class: "node-panel" });
     ui.follow = h("button", { type: "button", id: "run-follow", class: "link", hidden: true }, "Follow the run");
     ui.follow.addEventListener("click", () => {
       follow = true;

@@ -150,7 +150,7 @@ export function workflowView(ctx, id) {
   function draw() {
     const graphBox = h("div", { class: "diagram-box", id: "workflow-graph" });
     const graphNote = h("span", {});
-    const panel = h("div", { class: "node-panel", id: "node-panel", "aria-live": "polite" });
+    const panel = h("div", { class: "node-panel", id: "node-panel" });
 
     function showGraph(graph, note) {
       chart = diagram(graph, {

@@ -11,9 +11,11 @@ schema and the ASGI app (GraphQL + the REST/WebSocket/SSE compatibility layer).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -56,8 +58,11 @@ from engine.services.knowledge import KnowledgeService
 from engine.services.records import Template
 from engine.services.remote_events import RemoteEventRelay
 from engine.services.request_log import RequestLogWriter
+from engine.services.run_admission import RunAdmission
 from engine.services.run_host import RunHost, worker_name
 from engine.services.run_recorder import RunRecorder
+from engine.services.run_retention import RunRetention
+from engine.services.run_retry import RunRetries
 from engine.services.skills import SkillService
 from engine.services.tool_discovery import ToolDiscoveryService
 from engine.services.traces import TraceService
@@ -98,6 +103,9 @@ from storage.knowledge_stores import (
 from storage.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from storage.metrics import PrometheusMetrics
 from storage.request_log_stores import MongoRequestLogStore
+from storage.run_admission_stores import MongoRunSlots
+from storage.run_instance import Instance, claim_instance
+from storage.run_retention_stores import MongoRetentionStore
 from storage.secret_stores import (
     ConnectorGateway,
     GridFSUploadStore,
@@ -152,6 +160,19 @@ class Settings(BaseSettings):
     """How goals run (`/ag-ui/goal`): `react` (an agent) or `flow` (a planned workflow)."""
     discovery_timeout_seconds: float = Field(default=10.0, gt=0)
     """Upper bound of one MCP server or A2A agent discovery."""
+    # -- durable runs (issue 16)
+    max_resumes: int = Field(default=3, ge=0)
+    """Take-overs of a run whose process stopped before the run fails instead (with why)."""
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    """On SIGTERM: how long running nodes may finish before their runs are handed back."""
+    release_waits_after_seconds: float = Field(default=1.0, ge=0)
+    """A run whose running nodes all wait for people leaves its process after this long."""
+    retention_days: float = Field(default=0.0, ge=0)
+    """Finished executions older than this are purged with their logs (0: kept forever)."""
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0)
+    """How often the retention purge looks for executions past retention."""
+    max_running_per_user: int = Field(default=0, ge=0)
+    """Runs in progress per user; more wait `pending`, in order (0: no limit)."""
     # -- operability (issue 15)
     request_log: bool = True
     """Keep the request log (one record per request or session; analytics reads it)."""
@@ -212,13 +233,17 @@ class Runtime:
     """None when AGENTLOOM_REQUEST_LOG=false."""
     vectors: ChromaOnDemand
     """Knowledge base vectors (opened on first use, closed at shutdown)."""
+    retention: RunRetention
+    instance: Instance
+    """This process's instance id (held while it runs; released at shutdown)."""
 
 
 def build_runtime(
     settings: Settings, environ: Mapping[str, str] | None = None, *, embedded_vectors: bool = True
 ) -> Runtime:
     """Every service, store and port, wired once; nothing is assembled per request."""
-    worker = worker_name()
+    instance = claim_instance(settings.data_dir)
+    worker = worker_name(instance.id)
     guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
     templates = MongoTemplateStore()
     limits = GraphLimits(
@@ -243,7 +268,11 @@ def build_runtime(
     except PriceError as exc:
         raise SystemExit(f"agentloom: {exc}") from None
     recorder = RunRecorder(
-        events=events_store, executions=executions_store, broadcaster=broadcaster, metrics=metrics
+        events=events_store,
+        executions=executions_store,
+        broadcaster=broadcaster,
+        metrics=metrics,
+        worker=worker,
     )
     human_broker = MongoHumanInputBroker()
     box = SecretBox(load_or_create_key(settings.data_dir, settings.encryption_key))
@@ -291,6 +320,16 @@ def build_runtime(
         lease_s=settings.lease_seconds,
         run_timeout_s=settings.run_timeout_seconds,
         node_timeout_s=settings.node_timeout_seconds,
+        # -- issue 16: durable runs
+        admission=RunAdmission(
+            executions=executions_store,
+            slots=MongoRunSlots(),
+            limit=settings.max_running_per_user,
+        ),
+        requests=human_broker,
+        instance=instance.id if instance.durable else None,
+        max_resumes=settings.max_resumes,
+        release_waits_after_s=settings.release_waits_after_seconds,
     )
     relay = RemoteEventRelay(events=events_store, broadcaster=broadcaster, is_local=host.is_local)
     follower = EventFollower(
@@ -311,13 +350,14 @@ def build_runtime(
         follower=follower,
         prepare_graph=skills.expand_agent_skills,
     )
-    human_input = HumanInputService(store=human_broker)
+    human_input = HumanInputService(store=human_broker, wake=host.wake)
     run_lookup = MongoRunLookup()
     ai_builders = AiBuilderService(
         guard=guard,
         credentials=credentials,
         environ=dict(os.environ if environ is None else environ),
     )
+    retries = RunRetries(executions=executions, store=executions_store, submit=host.submit)
     services = Services(
         accounts=AccountService(
             users=MongoUserStore(),
@@ -361,6 +401,8 @@ def build_runtime(
         ai_builders=ai_builders,
         knowledge=knowledge,
         jobs=BackgroundJobs(),
+        retries=retries,
+        admission=host.admission,
     )
     return Runtime(
         services=services,
@@ -370,6 +412,12 @@ def build_runtime(
         request_log_store=request_log_store,
         request_log=request_log,
         vectors=vectors,
+        retention=RunRetention(
+            store=MongoRetentionStore(),
+            days=settings.retention_days,
+            every_s=settings.retention_sweep_seconds,
+        ),
+        instance=instance,
     )
 
 
@@ -463,12 +511,12 @@ def create_app(
             data_dir=settings.data_dir,
         )
         app.state.database = database
+        app.state.loop = asyncio.get_running_loop()
         try:
             await migrate_event_log()
             await seed_builtin_templates()
             await runtime.request_log_store.ensure_indexes(retention_days=settings.request_log_days)
             host = runtime.host
-            await host.recover()
             # An ingest cannot resume where a stopped process left it: its file is
             # marked failed, with the reason, and can be uploaded again.
             await services.knowledge.fail_interrupted_ingests()
@@ -477,13 +525,16 @@ def create_app(
                 host.bind(runs if settings.run_in_server else None)
                 # Ingests too: an upload's job goes on after its request ends.
                 services.jobs.bind(runs)
-                runs.start_soon(host.sweep_forever)
+                runs.start_soon(host.sweep_forever)  # resumes runs left by stopped processes
+                runs.start_soon(runtime.retention.run_forever)
+                runs.start_soon(drain_on_signal, host)
                 runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
                 if runtime.request_log is not None:
                     runs.start_soon(runtime.request_log.run_forever)
                 yield
-                host.bind(None)
+                # A deploy is not a cancel: runs are handed back to be resumed elsewhere.
+                await host.shutdown(settings.shutdown_grace_seconds)
                 services.jobs.bind(None)
                 # Cancelled ingests remove their partial chunks and fail their files
                 # (shielded) before the group exits and the stores close.
@@ -491,6 +542,19 @@ def create_app(
         finally:
             runtime.vectors.close()
             await database.close()
+            runtime.instance.release()
+
+    exit_requested = anyio.Event()
+
+    async def drain_on_signal(host: RunHost) -> None:
+        # SIGTERM starts the drain at once, while uvicorn still closes its connections.
+        await exit_requested.wait()
+        await host.shutdown(settings.shutdown_grace_seconds)
+
+    def on_exit_signal() -> None:
+        loop = getattr(app.state, "loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(exit_requested.set)
 
     graphql_app = ExplorerGraphQLApp(schema, services, graphql_ide="graphiql")
     observer = RequestObserver(writer=runtime.request_log, metrics=runtime.metrics)
@@ -507,6 +571,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.on_exit_signal = on_exit_signal
     app.state.services = services
     app.state.schema = schema
     app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
@@ -555,11 +620,23 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with anyio.create_task_group() as runs:
             host.bind(runs)
-            runs.start_soon(host.sweep_forever)
+            runs.start_soon(stop_on_signal, host, settings.shutdown_grace_seconds)
             await host.work_forever()
+            runs.cancel_scope.cancel()
     finally:
         runtime.vectors.close()
         await database.close()
+        runtime.instance.release()
+
+
+async def stop_on_signal(host: RunHost, grace_s: float) -> None:
+    """SIGTERM/SIGINT: claim nothing more, let running nodes finish for `grace_s`, hand the
+    rest back (a deploy is not a cancel), then the worker exits."""
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("worker %s stopping (%s)", host.worker, signal.Signals(signum).name)
+            await host.shutdown(grace_s)
+            return
 
 
 def tune_gc() -> None:
@@ -620,8 +697,15 @@ def main(argv: list[str] | None = None) -> None:
     log_urls(log, args.host, args.port)
     # X-Forwarded-For is judged by the app against AGENTLOOM_TRUSTED_PROXIES, not by uvicorn
     # (which would believe it from any loopback peer).
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.state.on_exit_signal()  # runs start draining now (issue 16)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app,
         host=args.host,
         port=args.port,
         log_level="info",
@@ -633,7 +717,10 @@ def main(argv: list[str] | None = None) -> None:
         # Subscription messages are small JSON sent to many sockets: compressing each one
         # per subscriber cost more CPU than the bandwidth it saved (make bench).
         ws_per_message_deflate=False,
+        # Streams still open after the runs' grace are closed: the process must go.
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
     )
+    Server(config).run()
 
 
 if __name__ == "__main__":

@@ -34,10 +34,16 @@ EventType = Literal[
     "progress",
     "human_input_requested",
     "human_input_received",
+    "run_resumed",
+    "run_suspended",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TERMINAL_EVENT_TYPES = frozenset({"run_finished", "run_failed", "run_cancelled"})
 """The last event of every run's log: exactly one of these ends it."""
+OPTIONAL_FIELDS = frozenset(
+    {"iteration", "usage", "loop_path", "attempt", "handles", "reused_from", "waiting"}
+)
+"""Payload fields left out when None, so a plain run's events keep their shape."""
 LogLevel = Literal["info", "warn", "error", "debug"]
 
 
@@ -80,11 +86,43 @@ class RunCancelled:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunResumed:
+    """Another process (or this one, after a wait) took the run over from its log."""
+
+    previous_owner: str | None
+    """The process that held the run before (its lease owner), if known."""
+    last_seq: int
+    """The last seq stored before this event: the log goes on from there."""
+    takeovers: int
+    """How often the run was taken over from a process that stopped (crashes), so far."""
+    reason: str
+    """`lease_lapsed` (its process stopped), `handed_back` (a shutdown) or `input_received`."""
+    node_id: str | None = None
+    kind: Literal["run_resumed"] = "run_resumed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSuspended:
+    """The run left its process without ending: another process resumes it from its log."""
+
+    reason: str
+    """`shutdown` (the process is stopping) or `waiting_for_input` (a human node waits)."""
+    node_id: str | None = None
+    waiting: list[str] | None = None
+    """The human nodes it waits for (with `waiting_for_input`)."""
+    kind: Literal["run_suspended"] = "run_suspended"
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodeStarted:
     node_id: str
     node_type: str
     iteration: int | None = None
     """The loop iteration index when the node runs inside a loop body."""
+    loop_path: list[int] | None = None
+    """Every enclosing loop's iteration, outermost first (only inside nested loops)."""
+    attempt: int | None = None
+    """Set from 2 on: the node runs again after its run was resumed (at-least-once)."""
     kind: Literal["node_started"] = "node_started"
 
 
@@ -97,6 +135,12 @@ class NodeFinished:
     iteration: int | None = None
     usage: dict[str, Any] | None = None
     """An LLM node's usage and estimated cost (absent for nodes that made no LLM call)."""
+    loop_path: list[int] | None = None
+    attempt: int | None = None
+    handles: list[str] | None = None
+    """The named output handles it followed (condition branches), when it chose some."""
+    reused_from: str | None = None
+    """A retried run: the execution whose recorded output this is (the node did not run)."""
     kind: Literal["node_finished"] = "node_finished"
 
 
@@ -108,6 +152,8 @@ class NodeFailed:
     error_type: str
     duration_ms: int
     iteration: int | None = None
+    loop_path: list[int] | None = None
+    attempt: int | None = None
     kind: Literal["node_failed"] = "node_failed"
 
 
@@ -117,6 +163,7 @@ class NodeSkipped:
     node_type: str
     reason: str
     iteration: int | None = None
+    loop_path: list[int] | None = None
     kind: Literal["node_skipped"] = "node_skipped"
 
 
@@ -184,6 +231,8 @@ class Progress:
 class HumanInputRequested:
     node_id: str
     prompt: str
+    iteration: int | None = None
+    loop_path: list[int] | None = None
     kind: Literal["human_input_requested"] = "human_input_requested"
 
 
@@ -191,6 +240,8 @@ class HumanInputRequested:
 class HumanInputReceived:
     node_id: str
     response: str
+    iteration: int | None = None
+    loop_path: list[int] | None = None
     kind: Literal["human_input_received"] = "human_input_received"
 
 
@@ -211,6 +262,8 @@ RunEvent = (
     | Progress
     | HumanInputRequested
     | HumanInputReceived
+    | RunResumed
+    | RunSuspended
 )
 """Every event a run can publish, discriminated by `kind`."""
 
@@ -238,7 +291,7 @@ def event_data(event: RunEvent) -> dict[str, Any]:
         f.name: getattr(event, f.name)
         for f in dataclasses.fields(event)
         if f.name not in ("kind", "node_id")
-        and not (f.name in ("iteration", "usage") and getattr(event, f.name) is None)
+        and not (f.name in OPTIONAL_FIELDS and getattr(event, f.name) is None)
     }
 
 

@@ -54,7 +54,9 @@ class QueueHumanInputBroker:
         """Queue an answer (before or while the node waits)."""
         self._stream((execution_id, node_id))[0].send_nowait(response)
 
-    async def wait_for_input(self, *, execution_id: str, node_id: str, prompt: str) -> str:
+    async def wait_for_input(
+        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
+    ) -> str:
         self.requests.append((execution_id, node_id, prompt))
         return await self._stream((execution_id, node_id))[1].receive()
 

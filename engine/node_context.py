@@ -8,7 +8,9 @@ from typing import Any
 
 from engine.events import Log, LogLevel, RunEvent
 from engine.graph_model import Node, WorkflowGraph
+from engine.run_control import RunControl
 from engine.run_errors import NodeConfigInvalid
+from engine.run_history import NodeOutcome, RunHistory, ScopeKey
 from engine.run_types import RunRequest, RunServices
 from engine.templates import render, render_value
 from engine.usage import UNKNOWN, UsageTally
@@ -34,6 +36,8 @@ class RunState:
     graph: WorkflowGraph
     bodies: dict[str, set[str]]
     emit: Callable[[RunEvent], Awaitable[None]]
+    control: RunControl = field(default_factory=RunControl)
+    """Stops, suspensions and what the run's nodes are doing (see `engine.run_control`)."""
     usage: dict[str, int] = field(default_factory=lambda: dict.fromkeys(USAGE_KEYS, 0))
     node_usage: dict[str, dict[str, int]] = field(default_factory=dict)
     tally: UsageTally = field(default_factory=UsageTally)
@@ -43,6 +47,41 @@ class RunState:
     @property
     def execution_id(self) -> str:
         return self.request.execution_id
+
+    @property
+    def history(self) -> RunHistory | None:
+        """The run's log so far, when it was resumed."""
+        resume = self.request.resume
+        return resume.history if resume is not None else None
+
+    def recorded(self, key: ScopeKey) -> NodeOutcome | None:
+        """The outcome the run's own log holds for that node execution (a resumed run)."""
+        history = self.history
+        return history.outcomes.get(key) if history is not None else None
+
+    def reused(self, key: ScopeKey) -> NodeOutcome | None:
+        """Another run's outcome a retried run takes for that node execution."""
+        reuse = self.request.reuse
+        return reuse.outcomes.get(key) if reuse is not None else None
+
+    def logged_skip(self, key: ScopeKey) -> bool:
+        history = self.history
+        return history is not None and key in history.skipped
+
+    def logged_progress(self, node_id: str) -> bool:
+        history = self.history
+        return history is not None and node_id in history.progressed
+
+    def restore_usage(self, node_id: str, report: Mapping[str, Any] | None) -> None:
+        """Count a replayed node's recorded LLM usage in the run's totals again."""
+        for model in (report or {}).get("by_model") or []:
+            if isinstance(model, Mapping):
+                self.add_usage(
+                    node_id,
+                    model,
+                    provider=str(model.get("provider") or UNKNOWN),
+                    model=str(model.get("model") or UNKNOWN),
+                )
 
     @property
     def owner_id(self) -> str:
@@ -89,6 +128,18 @@ class NodeContext:
     """Set for loop nodes: runs the loop's body once."""
     tally: UsageTally = field(default_factory=UsageTally)
     """This node execution's LLM usage (its `node_finished` event reports it)."""
+    path: tuple[int, ...] = ()
+    """The iteration of every enclosing loop, outermost first (`()` at the top level)."""
+    attempt: int = 1
+    """2 and up: the node runs again because its run was resumed after it had started."""
+    asked: bool = False
+    """A human node whose request is already in the log (its run was resumed): it waits
+    for the same request's answer without asking again."""
+
+    @property
+    def loop_path(self) -> list[int] | None:
+        """The `loop_path` its events carry: only inside nested loops (else `iteration`)."""
+        return list(self.path) if len(self.path) > 1 else None
 
     @property
     def data(self) -> Mapping[str, Any]:

@@ -35,7 +35,12 @@ class EventSink(Protocol):
 class HumanInputBroker(Protocol):
     """Delivers a person's answer to a waiting `human` node."""
 
-    async def wait_for_input(self, *, execution_id: str, node_id: str, prompt: str) -> str: ...
+    async def wait_for_input(
+        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
+    ) -> str:
+        """The answer to the request of that node execution (`key`: its loop iteration path);
+        a request already stored for it is reused, and its answer returned if given."""
+        ...
 
 
 class CredentialResolver(Protocol):

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.knowledge.ports import KnowledgeSearcher
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
 from engine.pricing import BUILTIN, PriceTable
 from engine.tools.catalog import ToolSpec
+
+if TYPE_CHECKING:
+    from engine.run_history import Resume, Reuse
 
 
 def _default_tools() -> dict[str, ToolSpec]:
@@ -60,9 +63,16 @@ class RunRequest:
     run_timeout_s: float = 600.0
     node_timeout_s: float = 120.0
     """Default per-node limit; a node's `data.timeout_s` overrides it."""
+    resume: Resume | None = None
+    """Go on from the run's own log (a take-over, a hand-back or an answer) instead."""
+    reuse: Reuse | None = None
+    """A retried run: recorded outcomes of another run that stand in for these nodes."""
+    release_waits_after_s: float | None = None
+    """When every running node waits for a person this long, the run suspends (leaves
+    the process; an answer resumes it anywhere). None: it waits in the process."""
 
 
-RunStatus = Literal["completed", "failed", "cancelled"]
+RunStatus = Literal["completed", "failed", "cancelled", "suspended", "abandoned"]
 
 
 @dataclass(kw_only=True)
@@ -70,8 +80,11 @@ class RunResult:
     """The outcome of a run (the events tell the story, this is the summary)."""
 
     status: RunStatus
+    """`suspended`: the run left the process and goes on elsewhere; `abandoned`: another
+    process owns it now (nothing more was written)."""
     output: Any = None
     error: str | None = None
+    """Why it failed; for a suspended run, why it left (`shutdown`, `waiting_for_input`)."""
     error_type: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     """Token usage summed over the run, with its estimated cost (see `engine.usage`)."""

@@ -10,6 +10,17 @@ scheduler, once per item.
 The runner is the only writer of a run's events: it numbers them 1, 2, 3...
 under a lock and awaits the sink before going on, so the log has no gaps and
 a subscriber never sees an event out of order.
+
+Durable runs (`RunRequest.resume`): a resumed run numbers on from the log's
+last seq and schedules the graph again, but a node execution whose outcome
+the log holds is not run: its recorded output (and condition handles, and
+usage) stands in, silently, and skips and progress already logged are not
+logged twice. The node that was in flight runs again with `attempt` 2, 3...
+A retried run (`RunRequest.reuse`) starts a new log the same way from
+another run's outcomes, logging each reused one as `node_finished` with
+`reused_from`. `RunControl` stops a run as a cancel, a suspension (the run
+leaves the process, `run_suspended`) or an abandonment (nothing more is
+written: another process owns it).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from typing import Any
 
 import anyio
 
+from engine.clock import utcnow
 from engine.errors import AgentloomError
 from engine.events import (
     NodeFailed as NodeFailedEvent,
@@ -36,13 +48,17 @@ from engine.events import (
     RunEvent,
     RunFailed,
     RunFinished,
+    RunResumed,
     RunStarted,
+    RunSuspended,
     to_execution_event,
 )
 from engine.graph_model import Edge, parse_graph
 from engine.node_context import NodeContext, NodeResult, RunState
 from engine.nodes import NODE_TYPES
+from engine.run_control import SHUTDOWN, RunControl, StopMode
 from engine.run_errors import NodeFailed, NodeTimedOut, RunTimedOut, WorkflowInvalid
+from engine.run_history import NodeOutcome, ScopeKey
 from engine.run_types import RunRequest, RunResult, RunServices
 from engine.topology import ERROR_HANDLE, is_back_edge, loop_bodies
 from engine.validation import validate_graph
@@ -71,6 +87,8 @@ class _Scope:
     """Outputs of nodes finished in this scope (the first layer)."""
     entry_value: Any
     iteration: int | None = None
+    path: tuple[int, ...] = ()
+    """The iteration of every enclosing loop, outermost first."""
     top_level: bool = False
     finished: list[tuple[str, str, Any]] = field(default_factory=list)
     failure: NodeFailed | None = None
@@ -81,31 +99,48 @@ class WorkflowRunner:
 
     def __init__(self, services: RunServices) -> None:
         self.services = services
-        self._active: dict[str, anyio.CancelScope] = {}
+        self._active: dict[str, RunControl] = {}
 
     def is_running(self, execution_id: str) -> bool:
         """Whether this runner (so this process) is running that execution now."""
         return execution_id in self._active
 
+    def running(self) -> list[str]:
+        """The executions this runner runs now."""
+        return list(self._active)
+
     def cancel(self, execution_id: str) -> bool:
         """Cancel a run of this runner; it ends with `run_cancelled`. False if unknown."""
-        scope = self._active.get(execution_id)
-        if scope is None:
+        return self.stop(execution_id, "cancel", "cancelled")
+
+    def stop(self, execution_id: str, mode: StopMode, reason: str = "") -> bool:
+        """Stop a run of this runner (see `engine.run_control`); False if unknown."""
+        control = self._active.get(execution_id)
+        if control is None:
             return False
-        scope.cancel()
+        control.stop(mode, reason)
         return True
 
+    def drain(self) -> None:
+        """Every run here starts no more nodes and suspends once its running ones are done."""
+        for control in self._active.values():
+            control.drain()
+
     async def run(self, request: RunRequest) -> RunResult:
-        """Run one workflow to its end and return the summary.
+        """Run one workflow to its end (or until it is stopped) and return the summary.
 
         Failures of the workflow (invalid graph, a failing node, timeouts)
         end in `run_failed` and status "failed". `cancel()` ends it with
-        `run_cancelled` and status "cancelled". If the *caller* cancels, the
-        run publishes `run_cancelled` (shielded) and the cancellation
-        propagates.
+        `run_cancelled` and status "cancelled"; a suspension with
+        `run_suspended` and status "suspended"; an abandonment writes nothing
+        more ("abandoned"). If the *caller* cancels (its process is shutting
+        down), the run publishes `run_suspended` (shielded) and the
+        cancellation propagates: only a user's cancel ends a run cancelled.
         """
+        resume = request.resume
+        history = resume.history if resume else None
         lock = anyio.Lock()
-        seq = 0
+        seq = history.last_seq if history else 0
 
         async def emit(event: RunEvent) -> None:
             nonlocal seq
@@ -116,21 +151,45 @@ class WorkflowRunner:
                 )
 
         start = time.perf_counter()
-        run_scope = anyio.CancelScope()
-        self._active[request.execution_id] = run_scope
+        if history is not None and history.started_at is not None:
+            # A resumed run's execution time counts from its first start.
+            start -= max(0.0, (utcnow() - history.started_at).total_seconds())
+        control = RunControl(release_waits_after_s=request.release_waits_after_s)
+        self._active[request.execution_id] = control
         state: RunState | None = None
         started: list[RunState] = []  # the state even when the run fails: its usage counts
         try:
-            await emit(RunStarted(input=request.input_data, node_count=len(request.nodes)))
-            with run_scope:
-                with anyio.move_on_after(request.run_timeout_s) as timeout_scope:
-                    state, output = await self._execute(request, emit, started)
+            if resume is None or resume.history.last_seq == 0:
+                await emit(RunStarted(input=request.input_data, node_count=len(request.nodes)))
+            if resume is not None:
+                await emit(
+                    RunResumed(
+                        previous_owner=resume.previous_owner,
+                        last_seq=resume.history.last_seq,
+                        takeovers=resume.takeovers,
+                        reason=resume.reason,
+                    )
+                )
+            with control.scope:
+                async with anyio.create_task_group() as watchers:
+                    watchers.start_soon(control.watch)
+                    with anyio.move_on_after(request.run_timeout_s) as timeout_scope:
+                        state, output = await self._execute(request, emit, started, control)
+                    watchers.cancel_scope.cancel()
                 if timeout_scope.cancelled_caught:
                     raise RunTimedOut(
                         f"the run exceeded its time limit of {request.run_timeout_s}s"
                     )
-            if run_scope.cancelled_caught:
+            if control.scope.cancelled_caught:
                 elapsed = _ms_since(start)
+                if control.mode == "abandon":
+                    return RunResult(status="abandoned", execution_time_ms=elapsed)
+                if control.mode == "suspend":
+                    waiting = sorted(control.waiting) or None
+                    await emit(RunSuspended(reason=control.reason, waiting=waiting))
+                    return RunResult(
+                        status="suspended", error=control.reason, execution_time_ms=elapsed
+                    )
                 await emit(RunCancelled(reason="cancelled", execution_time_ms=elapsed))
                 return RunResult(status="cancelled", execution_time_ms=elapsed)
             assert state is not None
@@ -145,8 +204,9 @@ class WorkflowRunner:
                 execution_time_ms=elapsed,
             )
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                await emit(RunCancelled(reason="cancelled", execution_time_ms=_ms_since(start)))
+            if control.mode != "abandon":
+                with anyio.CancelScope(shield=True):
+                    await emit(RunSuspended(reason=SHUTDOWN))
             raise
         except Exception as group:  # the run boundary: record the type, fail the run
             exc = _first_leaf(group)
@@ -176,7 +236,7 @@ class WorkflowRunner:
             self._active.pop(request.execution_id, None)
 
     async def _execute(
-        self, request: RunRequest, emit: Any, started: list[RunState]
+        self, request: RunRequest, emit: Any, started: list[RunState], control: RunControl
     ) -> tuple[RunState, Any]:
         graph = parse_graph(request.nodes, request.edges)
         report = validate_graph(graph)
@@ -186,7 +246,12 @@ class WorkflowRunner:
             )
         bodies = loop_bodies(graph)
         state = RunState(
-            request=request, services=self.services, graph=graph, bodies=bodies, emit=emit
+            request=request,
+            services=self.services,
+            graph=graph,
+            bodies=bodies,
+            emit=emit,
+            control=control,
         )
         started.append(state)
         in_body = set().union(*bodies.values()) if bodies else set()
@@ -228,7 +293,7 @@ class WorkflowRunner:
         async def progress(node_id: str) -> None:
             nonlocal settled
             settled += 1
-            if scope.top_level:
+            if scope.top_level and not state.logged_progress(node_id):
                 await state.emit(
                     Progress(
                         progress=int(settled * 100 / total) if total else 100,
@@ -269,14 +334,16 @@ class WorkflowRunner:
                     if live:
                         tg.start_soon(run_node, target, scope.outputs.get(live[0].source))
                         continue
-                    await state.emit(
-                        NodeSkipped(
-                            node_id=target,
-                            node_type=graph.node(target).type,
-                            reason="no active incoming edge",
-                            iteration=scope.iteration,
+                    if not state.logged_skip((target, scope.path)):
+                        await state.emit(
+                            NodeSkipped(
+                                node_id=target,
+                                node_type=graph.node(target).type,
+                                reason="no active incoming edge",
+                                iteration=scope.iteration,
+                                loop_path=_loop_path(scope),
+                            )
                         )
-                    )
                     await progress(target)
                     work.append((target, None, False, True))
 
@@ -300,9 +367,10 @@ class WorkflowRunner:
                 node = graph.node(node_id)
                 if scope.top_level and node.type != "start":
                     # Not connected to the start: never runs (the validator warned).
-                    await state.emit(
-                        NodeSkipped(node_id=node_id, node_type=node.type, reason="unreachable")
-                    )
+                    if not state.logged_skip((node_id, ())):
+                        await state.emit(
+                            NodeSkipped(node_id=node_id, node_type=node.type, reason="unreachable")
+                        )
                     await settle(node_id, None, errored=False, skipped=True)
                     continue
                 tg.start_soon(run_node, node_id, scope.entry_value)
@@ -312,14 +380,37 @@ class WorkflowRunner:
     async def _run_node(
         self, state: RunState, scope: _Scope, node_id: str, value: Any
     ) -> tuple[NodeResult | None, bool]:
-        """Run one node under its timeout and error policy.
+        """Run one node under its timeout and error policy (or take its recorded outcome).
 
         Returns `(result, errored)`; `errored` means the `error` edges follow.
         A failure under policy "fail" is stored in `scope.failure`.
         """
         node = state.graph.node(node_id)
+        key: ScopeKey = (node_id, scope.path)
+        recorded = state.recorded(key)
+        if recorded is not None:
+            return self._replay(state, scope, node_id, recorded)
+        reused = state.reused(key)
+        if reused is not None:
+            return await self._reuse(state, scope, node_id, reused)
+        control = state.control
+        if control.draining:
+            await control.hold()  # the process is stopping: this node runs elsewhere
+        is_loop = node.type == "loop"
+        with nullcontext() if is_loop else control.running():
+            return await self._execute_node(state, scope, node_id, value, key)
+
+    async def _execute_node(
+        self, state: RunState, scope: _Scope, node_id: str, value: Any, key: ScopeKey
+    ) -> tuple[NodeResult | None, bool]:
+        node = state.graph.node(node_id)
         spec = NODE_TYPES[node.type]
         data = node.data
+        history = state.history
+        attempt = history.attempts.get(key, 0) + 1 if history else 1
+        asked = history is not None and key in history.asked
+        if asked:
+            attempt -= 1  # a human node waiting for its answer goes on waiting: same attempt
         context = NodeContext(
             node=node,
             run=state,
@@ -327,13 +418,25 @@ class WorkflowRunner:
             finished=scope.finished,
             iteration=scope.iteration,
             run_body=self._body_runner(state, scope, node_id) if node.type == "loop" else None,
+            path=scope.path,
+            attempt=attempt,
+            asked=asked,
         )
         timeout = data.get("timeout_s")
         if timeout is None and spec.applies_node_timeout:
             timeout = state.request.node_timeout_s
-        await state.emit(
-            NodeStarted(node_id=node_id, node_type=node.type, iteration=scope.iteration)
-        )
+        loop_path = _loop_path(scope)
+        shown_attempt = attempt if attempt > 1 else None
+        if not asked:
+            await state.emit(
+                NodeStarted(
+                    node_id=node_id,
+                    node_type=node.type,
+                    iteration=scope.iteration,
+                    loop_path=loop_path,
+                    attempt=shown_attempt,
+                )
+            )
         start = time.perf_counter()
         try:
             assert spec.run is not None, f"node type {node.type} has no executor"
@@ -355,27 +458,11 @@ class WorkflowRunner:
                     error_type=error_type,
                     duration_ms=duration,
                     iteration=scope.iteration,
+                    loop_path=loop_path,
+                    attempt=shown_attempt,
                 )
             )
-            policy = data.get("on_error", "fail")
-            if policy == "continue":
-                output = data.get("default_value")
-                scope.outputs[node_id] = output
-                scope.finished.append((node_id, node.type, output))
-                return NodeResult(output=output), False
-            if policy == "error_edge":
-                output = {"error": exc.message, "error_type": error_type}
-                scope.outputs[node_id] = output
-                return NodeResult(output=output), True
-            if scope.failure is None:
-                failure = NodeFailed(
-                    f"node {node_id!r} ({node.type}) failed: {exc.message}",
-                    node_id=node_id,
-                    error_type=error_type,
-                )
-                failure.__cause__ = exc
-                scope.failure = failure
-            return None, False
+            return self._after_failure(state, scope, node_id, exc.message, error_type, exc)
         duration = _ms_since(start)
         scope.outputs[node_id] = result.output
         scope.finished.append((node_id, node.type, result.output))
@@ -387,9 +474,78 @@ class WorkflowRunner:
                 duration_ms=duration,
                 iteration=scope.iteration,
                 usage=context.tally.report(state.services.prices) if context.tally else None,
+                loop_path=loop_path,
+                attempt=shown_attempt,
+                handles=sorted(result.handles) if result.handles is not None else None,
             )
         )
         return result, False
+
+    def _after_failure(
+        self,
+        state: RunState,
+        scope: _Scope,
+        node_id: str,
+        message: str,
+        error_type: str,
+        cause: BaseException | None,
+    ) -> tuple[NodeResult | None, bool]:
+        """What a node's failure leads to under its `on_error` policy."""
+        node = state.graph.node(node_id)
+        data = node.data
+        policy = data.get("on_error", "fail")
+        if policy == "continue":
+            output = data.get("default_value")
+            scope.outputs[node_id] = output
+            scope.finished.append((node_id, node.type, output))
+            return NodeResult(output=output), False
+        if policy == "error_edge":
+            output = {"error": message, "error_type": error_type}
+            scope.outputs[node_id] = output
+            return NodeResult(output=output), True
+        if scope.failure is None:
+            failure = NodeFailed(
+                f"node {node_id!r} ({node.type}) failed: {message}",
+                node_id=node_id,
+                error_type=error_type,
+            )
+            failure.__cause__ = cause
+            scope.failure = failure
+        return None, False
+
+    def _replay(
+        self, state: RunState, scope: _Scope, node_id: str, outcome: NodeOutcome
+    ) -> tuple[NodeResult | None, bool]:
+        """A node the log says has run: its recorded outcome, nothing logged again."""
+        state.restore_usage(node_id, outcome.usage)
+        if outcome.failed:
+            return self._after_failure(
+                state, scope, node_id, outcome.error or "", outcome.error_type or "", None
+            )
+        scope.outputs[node_id] = outcome.output
+        scope.finished.append((node_id, outcome.node_type, outcome.output))
+        return NodeResult(output=outcome.output, handles=outcome.handles), False
+
+    async def _reuse(
+        self, state: RunState, scope: _Scope, node_id: str, outcome: NodeOutcome
+    ) -> tuple[NodeResult | None, bool]:
+        """A retried run: another run's recorded output, logged as this node's."""
+        result, errored = self._replay(state, scope, node_id, outcome)
+        assert result is not None and state.request.reuse is not None
+        await state.emit(
+            NodeFinished(
+                node_id=node_id,
+                node_type=outcome.node_type,
+                output=outcome.output,
+                duration_ms=0,
+                iteration=scope.iteration,
+                usage=outcome.usage,
+                loop_path=_loop_path(scope),
+                handles=sorted(outcome.handles) if outcome.handles is not None else None,
+                reused_from=state.request.reuse.source_execution_id,
+            )
+        )
+        return result, errored
 
     def _body_runner(self, state: RunState, parent: _Scope, loop_id: str) -> Any:
         body = state.bodies.get(loop_id, set())
@@ -409,6 +565,7 @@ class WorkflowRunner:
                 outputs=outputs,
                 entry_value=entry,
                 iteration=iteration,
+                path=(*parent.path, iteration),
             )
             await self._run_scope(state, scope)
             graph = state.graph
@@ -427,3 +584,8 @@ class WorkflowRunner:
             return {node_id: outputs[node_id] for node_id in sinks}
 
         return run_body
+
+
+def _loop_path(scope: _Scope) -> list[int] | None:
+    """`loop_path` for events: only inside nested loops (one level says `iteration`)."""
+    return list(scope.path) if len(scope.path) > 1 else None

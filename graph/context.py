@@ -20,6 +20,8 @@ from engine.services.executions import ExecutionService
 from engine.services.human_input import HumanInputService
 from engine.services.knowledge import KnowledgeService
 from engine.services.records import User
+from engine.services.run_admission import RunAdmission
+from engine.services.run_retry import RunRetries
 from engine.services.skills import SkillService
 from engine.services.tool_discovery import ToolDiscoveryService
 from engine.services.traces import TraceService
@@ -51,6 +53,10 @@ class Services:
     knowledge: KnowledgeService
     jobs: BackgroundJobs
     """The server's task group for jobs that outlive their request (knowledge ingests)."""
+    retries: RunRetries
+    """Retrying a run from one of its nodes (issue 16)."""
+    admission: RunAdmission
+    """The per-user running limit and queue positions (issue 16)."""
 
 
 @dataclass(kw_only=True)

@@ -76,6 +76,16 @@ class EventType(Enum):
     HUMAN_INPUT_RECEIVED = strawberry.enum_value(
         "human_input_received", description="The answer arrived."
     )
+    RUN_RESUMED = strawberry.enum_value(
+        "run_resumed",
+        description="A process took the run over from its log (after a crash, a shutdown or "
+        "an answer); finished nodes keep their outputs, the node in flight runs again.",
+    )
+    RUN_SUSPENDED = strawberry.enum_value(
+        "run_suspended",
+        description="The run left its process without ending (a shutdown, or it waits for "
+        "a person); another process resumes it.",
+    )
 
 
 @strawberry.enum(description="How serious a log line is.")
@@ -185,6 +195,20 @@ class ExecutionType(Node):
     created_at: datetime = strawberry.field(description="When it was started.")
     started_at: datetime | None = strawberry.field(description="When a process picked it up.")
     finished_at: datetime | None = strawberry.field(description="When it ended.")
+    # -- issue 16: durable runs
+    waiting_for_input: bool = strawberry.field(
+        description="Running, but held by no process: it waits for a person's answer "
+        "(`submitHumanInput`), which resumes it on whichever process claims it."
+    )
+    takeovers: int = strawberry.field(
+        description="How often another process took the run over after its process stopped."
+    )
+    retry_of: strawberry.ID | None = strawberry.field(
+        description="The run this one retries (`retryExecution`), if any."
+    )
+    retry_from_node: str | None = strawberry.field(
+        description="The node the retry started from: it and everything downstream ran again."
+    )
     # -- issue 15: estimated cost and per-model usage, resolved from `usage` (graph/analytics.py)
     cost: float | None = strawberry.field(resolver=execution_cost, description=COST_DESCRIPTION)
     usage_by_model: list[ModelUsage] = strawberry.field(
@@ -192,6 +216,13 @@ class ExecutionType(Node):
     )
     raw: strawberry.Private[Execution]
     known_states: strawberry.Private[NodeStates | None] = None
+
+    @strawberry.field(
+        description="Its place among its owner's pending runs (1: starts next) while it waits "
+        "for a slot under the per-user running limit; null once it is no longer pending."
+    )
+    async def queue_position(self, info: Info) -> int | None:
+        return await info.context.services.admission.queue_position(self.raw)
 
     @strawberry.field(description="The workflow it ran (null once deleted or for ad-hoc runs).")
     async def workflow(self, info: Info) -> WorkflowType | None:
@@ -279,6 +310,10 @@ class ExecutionType(Node):
             created_at=e.created_at,
             started_at=e.started_at,
             finished_at=e.finished_at,
+            waiting_for_input=e.waiting,
+            takeovers=e.takeovers,
+            retry_of=strawberry.ID(e.retry_of) if e.retry_of else None,
+            retry_from_node=e.retry_from_node,
             raw=e,
             known_states=states,
         )
@@ -366,6 +401,23 @@ class ExecuteWorkflowInput:
 @strawberry.input(description="The run to cancel.")
 class CancelExecutionInput:
     id: strawberry.ID = strawberry.field(description="Its id.")
+
+
+@strawberry.input(description="The run to retry, and the node to start again from.")
+class RetryExecutionInput:
+    id: strawberry.ID = strawberry.field(description="The ended run to retry.")
+    from_node_id: str = strawberry.field(
+        description="Run this node and everything downstream again; every other node keeps "
+        "the output the run recorded."
+    )
+
+
+@strawberry.type(description="What `retryExecution` answers.")
+class RetryExecutionPayload:
+    execution: ExecutionType | None = strawberry.field(
+        description="The new run (pending, linked by `retryOf`), unless userErrors say why not."
+    )
+    user_errors: list[UserError] = strawberry.field(description="What to fix in the input.")
 
 
 @strawberry.type(description="What `executeWorkflow` answers.")
@@ -483,6 +535,23 @@ class ExecutionMutationRoot:
         owner = await info.context.access()
         done = await info.context.services.executions.cancel(owner, str(input.id))
         return CancelExecutionPayload(execution=ExecutionType.of(done), user_errors=[])
+
+    @strawberry.mutation(
+        description="Start a new run of an ended run's workflow version and input that "
+        "reuses the recorded outputs of every node not downstream of `fromNodeId` (they "
+        "are not run again) and runs the rest."
+    )
+    async def retry_execution(
+        self, info: Info, input: RetryExecutionInput
+    ) -> RetryExecutionPayload:
+        owner = await info.context.access()
+        retries = info.context.services.retries
+        retried, errors = await attempt(
+            lambda: retries.retry(owner, str(input.id), input.from_node_id)
+        )
+        return RetryExecutionPayload(
+            execution=ExecutionType.of(retried) if retried else None, user_errors=errors
+        )
 
 
 AfterSeq = Annotated[int, strawberry.argument(description="Start after this seq (0: all).")]

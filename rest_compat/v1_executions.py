@@ -41,6 +41,11 @@ CANCEL = operation(
     f"{{ execution {{ {EXECUTION_FIELDS} }} {USER_ERRORS} }} }}",
     __name__,
 )
+RETRY = operation(
+    "mutation($i: RetryExecutionInput!) { retryExecution(input: $i) "
+    f"{{ execution {{ {EXECUTION_FIELDS} retryOf }} {USER_ERRORS} }} }}",
+    __name__,
+)
 LOGS = operation(
     "query($id: ID!, $lv: LogLevel, $n: String, $first: Int, $after: String) { execution(id: $id)"
     " { logs(first: $first, after: $after, level: $lv, nodeId: $n) "
@@ -57,6 +62,11 @@ SUMMARY = operation(
 
 class ExecuteBody(BaseModel):
     input_data: dict[str, Any] | None = None
+
+
+class RetryBody(BaseModel):
+    from_node_id: str
+    """Run this node and everything downstream again; the others keep their outputs."""
 
 
 class CreateExecutionBody(BaseModel):
@@ -182,6 +192,17 @@ async def get_status(request: Request, execution_id: str) -> dict[str, Any]:
 async def cancel_execution(request: Request, execution_id: str) -> dict[str, Any]:
     data = await execute(request, CANCEL, {"i": {"id": execution_id}})
     return v1_execution(payload(data, "cancelExecution")["execution"])
+
+
+@router.post("/api/v1/executions/{execution_id}/retry", status_code=201)
+async def retry_execution(request: Request, execution_id: str, body: RetryBody) -> dict[str, Any]:
+    """A new run of the same workflow version and input that reuses the recorded outputs
+    of every node not downstream of `from_node_id` (issue 16; not in seed 000). Answers
+    like starting a run, plus `retry_of`."""
+    variables = {"i": {"id": execution_id, "fromNodeId": body.from_node_id}}
+    data = await execute(request, RETRY, variables)
+    execution = payload(data, "retryExecution")["execution"]
+    return {**v1_started(execution), "retry_of": execution["retryOf"]}
 
 
 @router.get("/api/v1/execution-logs/executions/{execution_id}", tags=["execution logs (v1)"])

@@ -88,3 +88,9 @@ class ExecutionLists:
         await self._index.changed(
             owner_id, patch=(execution_id, {"status": status, "error": error})
         )
+
+    async def removed(self, owner_id: str, execution_ids: list[str]) -> None:
+        """Executions deleted (retention): gone from the owner's list in every process
+        (each removal bumps the owner's list revision)."""
+        for execution_id in execution_ids:
+            await self._index.changed(owner_id, removed=execution_id)

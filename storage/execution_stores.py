@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from engine.services.pages import Page
 from engine.services.records import (
     Execution,
     ExecutionQuery,
+    TakenOver,
 )
 from engine.services.stores import SeqTaken
 from storage.documents import ExecutionDocument, ExecutionEventDocument, ExecutionGraphDocument
@@ -49,6 +51,10 @@ class MongoExecutionStore:
     async def get(self, owner_id: str, execution_id: str) -> Execution | None:
         doc = await ExecutionDocument.find_one({"_id": execution_id, "owner_id": owner_id})
         return to_record(Execution, doc) if doc else None
+
+    async def graph(self, execution_id: str) -> tuple[list[Any], list[Any]]:
+        doc = await ExecutionGraphDocument.get(execution_id)
+        return (doc.nodes, doc.edges) if doc is not None else ([], [])
 
     async def get_any(self, execution_id: str) -> Execution | None:
         doc = await ExecutionDocument.get(execution_id)
@@ -88,10 +94,178 @@ class MongoExecutionStore:
         execution = _execution(raw)
         if execution is not None:
             await self._lists.status_changed(execution.owner_id, execution.id, "running", None)
-            graph = await ExecutionGraphDocument.get(execution.id)
-            if graph is not None:
-                execution.nodes, execution.edges = graph.nodes, graph.edges
+            await self._with_graph(execution)
         return execution
+
+    @staticmethod
+    async def _with_graph(execution: Execution) -> None:
+        graph = await ExecutionGraphDocument.get(execution.id)
+        if graph is not None:
+            execution.nodes, execution.edges = graph.nodes, graph.edges
+
+    async def unclaim(self, execution_id: str, *, worker: str) -> bool:
+        raw = await self._collection().find_one_and_update(
+            {"_id": execution_id, "status": "running", "lease_owner": worker},
+            {
+                "$set": {
+                    "status": "pending",
+                    "started_at": None,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                }
+            },
+            projection={"owner_id": 1},
+        )
+        if raw is None:
+            return False
+        await self._lists.status_changed(raw["owner_id"], execution_id, "pending", None)
+        return True
+
+    async def pending_heads(self, *, limit: int = 50, older_than: Any = None) -> list[Execution]:
+        criteria: dict[str, Any] = {"status": "pending"}
+        if older_than is not None:
+            criteria["created_at"] = {"$lt": older_than}
+        cursor = (
+            self._collection()
+            .find(criteria, {"_id": 1, "owner_id": 1, "created_at": 1})
+            .sort([("created_at", pymongo.ASCENDING)])
+            .limit(limit)
+        )
+        heads: dict[str, Execution] = {}
+        async for raw in cursor:
+            owner = raw["owner_id"]
+            if owner not in heads:
+                heads[owner] = Execution(
+                    id=str(raw["_id"]), owner_id=owner, created_at=raw["created_at"]
+                )
+        return list(heads.values())
+
+    async def oldest_pending(self, owner_id: str) -> str | None:
+        raw = await self._collection().find_one(
+            {"owner_id": owner_id, "status": "pending"},
+            {"_id": 1},
+            sort=[("created_at", pymongo.ASCENDING)],
+        )
+        return str(raw["_id"]) if raw else None
+
+    async def pending_before(self, owner_id: str, execution: Execution) -> int:
+        return int(
+            await self._collection().count_documents(
+                {
+                    "owner_id": owner_id,
+                    "status": "pending",
+                    "$or": [
+                        {"created_at": {"$lt": execution.created_at}},
+                        {"created_at": execution.created_at, "_id": {"$lt": execution.id}},
+                    ],
+                }
+            )
+        )
+
+    async def running_ids(self, execution_ids: Sequence[str]) -> set[str]:
+        cursor = self._collection().find(
+            {"_id": {"$in": list(execution_ids)}, "status": "running"}, {"_id": 1}
+        )
+        return {str(raw["_id"]) async for raw in cursor}
+
+    async def take_over(
+        self,
+        *,
+        worker: str,
+        lease_s: float,
+        execution_id: str | None = None,
+        instance: str | None = None,
+    ) -> TakenOver | None:
+        now = utcnow()
+        base: dict[str, Any] = {"status": "running", "waiting": {"$ne": True}}
+        if execution_id is not None:
+            base["_id"] = execution_id
+        lease = {"lease_owner": worker, "lease_expires_at": now + timedelta(seconds=lease_s)}
+        # Handed back first (a shutdown released it): nobody has to wait for a lease.
+        raw = await self._collection().find_one_and_update(
+            {**base, "lease_owner": None},
+            {"$set": lease},
+            sort=[("created_at", pymongo.ASCENDING)],
+            return_document=ReturnDocument.BEFORE,
+        )
+        if raw is not None:
+            return await self._taken(raw, lease, previous=raw.get("last_owner"), takeover=False)
+        dead: list[dict[str, Any]] = [
+            {"lease_expires_at": {"$lt": now}},
+            {"lease_expires_at": None},
+        ]
+        if instance:
+            # This process's earlier life (same data directory) left it: no need to wait.
+            dead.append({"lease_owner": {"$regex": f":{re.escape(instance)}$"}})
+        raw = await self._collection().find_one_and_update(
+            {**base, "$and": [{"lease_owner": {"$ne": None}}, {"lease_owner": {"$ne": worker}}]}
+            | {"$or": dead},
+            {"$set": lease, "$inc": {"takeovers": 1}},
+            sort=[("created_at", pymongo.ASCENDING)],
+            return_document=ReturnDocument.BEFORE,
+        )
+        if raw is None:
+            return None
+        return await self._taken(raw, lease, previous=raw.get("lease_owner"), takeover=True)
+
+    async def _taken(
+        self, raw: dict[str, Any], lease: dict[str, Any], *, previous: Any, takeover: bool
+    ) -> TakenOver:
+        raw = {**raw, **lease, "takeovers": int(raw.get("takeovers") or 0) + int(takeover)}
+        execution = _execution(raw)
+        assert execution is not None
+        await self._with_graph(execution)
+        return TakenOver(
+            execution=execution,
+            previous_owner=str(previous) if previous else None,
+            reason="lease_lapsed" if takeover else "handed_back",
+        )
+
+    async def release(self, execution_id: str, *, worker: str, waiting: bool) -> bool:
+        result = await self._collection().update_one(
+            {"_id": execution_id, "status": "running", "lease_owner": worker},
+            {
+                "$set": {
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "last_owner": worker,
+                    "waiting": waiting,
+                }
+            },
+        )
+        return bool(result.modified_count)
+
+    async def wake(self, execution_id: str) -> bool:
+        result = await self._collection().update_one(
+            {"_id": execution_id, "status": "running", "waiting": True},
+            {"$set": {"waiting": False}},
+        )
+        return bool(result.modified_count)
+
+    async def cancel_unowned(self, execution_id: str) -> bool:
+        now = utcnow()
+        raw = await self._collection().find_one_and_update(
+            {
+                "_id": execution_id,
+                "status": "running",
+                "$or": [{"lease_owner": None}, {"lease_expires_at": {"$lt": now}}],
+            },
+            {
+                "$set": {
+                    "status": "cancelled",
+                    "error": "cancelled",
+                    "finished_at": now,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "waiting": False,
+                }
+            },
+            projection={"owner_id": 1},
+        )
+        if raw is None:
+            return False
+        await self._lists.status_changed(raw["owner_id"], execution_id, "cancelled", "cancelled")
+        return True
 
     async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
         raw = await self._collection().find_one_and_update(
@@ -129,57 +303,26 @@ class MongoExecutionStore:
             {"_id": execution_id, "status": "running"}, {"$set": fields}
         )
 
-    async def finish(self, execution_id: str, **fields: Any) -> None:
+    async def finish(self, execution_id: str, *, worker: str | None = None, **fields: Any) -> bool:
         fields.setdefault("finished_at", utcnow())
         fields["lease_owner"] = None
         fields["lease_expires_at"] = None
+        fields["waiting"] = False
+        criteria: dict[str, Any] = {"_id": execution_id, "status": {"$in": ["pending", "running"]}}
+        if worker is not None:
+            criteria["lease_owner"] = worker  # fenced: a process that lost the run ends nothing
         # Journaled like the events: the final status is written just before the terminal
         # event, and both must outlive a crash of the database.
         raw = (
             await self._collection()
             .with_options(write_concern=JOURNALED)
-            .find_one_and_update(
-                {"_id": execution_id, "status": {"$in": ["pending", "running"]}},
-                {"$set": fields},
-                projection={"owner_id": 1},
-            )
+            .find_one_and_update(criteria, {"$set": fields}, projection={"owner_id": 1})
         )
         if raw is not None and "status" in fields:
             await self._lists.status_changed(
                 raw["owner_id"], execution_id, fields["status"], fields.get("error")
             )
-
-    async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
-        criteria: dict[str, Any] = {"status": "running"}
-        if worker is not None:
-            criteria["lease_owner"] = worker
-        else:
-            criteria["$or"] = [
-                {"lease_expires_at": {"$lt": utcnow()}},
-                {"lease_expires_at": None},
-            ]
-        failed: list[str] = []
-        async for raw in self._collection().find(criteria, {"_id": 1, "owner_id": 1}):
-            result = await self._collection().update_one(
-                {
-                    "_id": raw["_id"],
-                    "status": "running",
-                    **({"lease_owner": worker} if worker else {}),
-                },
-                {
-                    "$set": {
-                        "status": "failed",
-                        "error": reason,
-                        "finished_at": utcnow(),
-                        "lease_owner": None,
-                        "lease_expires_at": None,
-                    }
-                },
-            )
-            if result.modified_count:
-                failed.append(str(raw["_id"]))
-                await self._lists.status_changed(raw["owner_id"], str(raw["_id"]), "failed", reason)
-        return failed
+        return raw is not None
 
 
 SEQ_DIGITS = 10
@@ -267,6 +410,14 @@ class MongoEventStore:
                     raise
                 if exclusive:
                     raise SeqTaken(str(first.get("errmsg", "duplicate seq"))) from error
+                taken = docs[first["index"]]
+                stored = await self._collection().find_one({"_id": taken["_id"]}, {"w": 1})
+                if stored is not None and stored.get("w") != self.writer:
+                    # Another process took the run over and writes its log now: this one
+                    # must stop (a log has one writer), not skip the other's events.
+                    raise SeqTaken(
+                        f"seq {taken['seq']} was written by {stored.get('w')}"
+                    ) from error
                 # Stored by an earlier attempt whose reply was lost: skip it, go on.
                 docs = docs[first["index"] + 1 :]
 

@@ -12,6 +12,8 @@ from storage.documents.base import utcnow
 from storage.documents.executions import ExecutionDocument
 from storage.documents.human_input import HumanRequestDocument
 
+ANSWERED = ("answered", "consumed")
+
 
 class MongoHumanInputBroker:
     """`HumanInputBroker` over the `human_requests` collection.
@@ -28,7 +30,12 @@ class MongoHumanInputBroker:
     def _collection() -> Any:
         return HumanRequestDocument.get_pymongo_collection()
 
-    async def wait_for_input(self, *, execution_id: str, node_id: str, prompt: str) -> str:
+    async def wait_for_input(
+        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
+    ) -> str:
+        # A resumed run's node waits on the request it stored before: same id, and an
+        # answer given while the run had no process is taken at once.
+        stored = await self._stored_request(execution_id, node_id, key)
         execution = await ExecutionDocument.find_one({"_id": execution_id})
         doc = HumanRequestDocument(
             execution_id=execution_id,
@@ -38,25 +45,59 @@ class MongoHumanInputBroker:
             thread_id=execution.thread_id if execution else None,
             run_id=execution.run_id if execution else None,
             prompt=prompt,
+            key=key,
         )
+        if stored is not None:
+            doc.id = stored
         event = anyio.Event()
         self._waiting[doc.id] = event
+        # A cancelled wait leaves the request pending: the run may only have left this
+        # process (a shutdown, or waiting without a process); `close` ends it with the run.
         try:
-            await doc.insert()
+            if stored is None:
+                await doc.insert()
             while True:
+                raw = await self._collection().find_one({"_id": doc.id})
+                if raw is not None and raw.get("status") in ANSWERED:
+                    return await self._consume(raw)
                 with anyio.move_on_after(self._poll_s):
                     await event.wait()
-                raw = await self._collection().find_one({"_id": doc.id})
-                if raw is not None and raw.get("status") == "answered":
-                    return str(raw.get("response") or "")
-        except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                await self._collection().update_one(
-                    {"_id": doc.id, "status": "pending"}, {"$set": {"status": "cancelled"}}
-                )
-            raise
         finally:
             self._waiting.pop(doc.id, None)
+
+    async def _stored_request(self, execution_id: str, node_id: str, key: str) -> str | None:
+        raw = await self._collection().find_one(
+            {
+                "execution_id": execution_id,
+                "node_id": node_id,
+                "key": key,
+                "status": {"$ne": "cancelled"},
+            },
+            {"_id": 1},
+            sort=[("created_at", pymongo.DESCENDING)],
+        )
+        return str(raw["_id"]) if raw else None
+
+    async def _consume(self, raw: dict[str, Any]) -> str:
+        """The answer, marked taken: an answered request nobody took yet is what wakes a
+        waiting run (`has_unconsumed_answer`)."""
+        if raw.get("status") == "answered":
+            await self._collection().update_one(
+                {"_id": raw["_id"], "status": "answered"}, {"$set": {"status": "consumed"}}
+            )
+        return str(raw.get("response") or "")
+
+    async def has_unconsumed_answer(self, execution_id: str) -> bool:
+        raw = await self._collection().find_one(
+            {"execution_id": execution_id, "status": "answered"}, {"_id": 1}
+        )
+        return raw is not None
+
+    async def close(self, execution_id: str) -> None:
+        """The run ended: its open requests can no longer be answered."""
+        await self._collection().update_many(
+            {"execution_id": execution_id, "status": "pending"}, {"$set": {"status": "cancelled"}}
+        )
 
     async def answer(
         self,
@@ -68,7 +109,7 @@ class MongoHumanInputBroker:
         node_id: str | None,
         response: str,
         workflow_ids: frozenset[str] | None = None,
-    ) -> bool:
+    ) -> str | None:
         query: dict[str, Any] = {"owner_id": owner_id, "status": "pending"}
         if workflow_ids is not None:  # a scoped API key: only its workflows' runs
             query["workflow_id"] = {"$in": sorted(workflow_ids)}
@@ -87,15 +128,15 @@ class MongoHumanInputBroker:
             return_document=ReturnDocument.AFTER,
         )
         if raw is None:
-            return False
+            return None
         event = self._waiting.get(raw["_id"])
         if event is not None:
             event.set()
-        return True
+        return str(raw["execution_id"])
 
     async def is_answered(self, execution_id: str, node_id: str) -> bool:
         raw = await self._collection().find_one(
             {"execution_id": execution_id, "node_id": node_id},
             sort=[("created_at", pymongo.DESCENDING)],
         )
-        return raw is not None and raw.get("status") == "answered"
+        return raw is not None and raw.get("status") in ANSWERED

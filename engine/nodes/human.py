@@ -3,6 +3,11 @@
 Publishes `human_input_requested`, awaits the `HumanInputBroker` port, then
 publishes `human_input_received`. Output: `{"response": <text>}`. Only an
 explicit `data.timeout_s` limits the wait.
+
+The wait is durable: the request is stored (keyed by run, node and loop
+iteration) and the run may leave its process while it waits (see
+`engine.run_control`); when the run is resumed, the node finds its stored
+request, does not ask again, and takes the answer given meanwhile.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from engine.events import HumanInputReceived, HumanInputRequested
 from engine.node_context import NodeContext, NodeResult
 from engine.nodes.registry import NodeSpec, register
 from engine.run_errors import HumanInputUnavailable
+from engine.run_history import path_text
 
 
 async def run(ctx: NodeContext) -> NodeResult:
@@ -18,11 +24,25 @@ async def run(ctx: NodeContext) -> NodeResult:
     if broker is None:
         raise HumanInputUnavailable("human input is not available in this deployment")
     prompt = ctx.render(ctx.require_str("prompt"))
-    await ctx.emit(HumanInputRequested(node_id=ctx.node_id, prompt=prompt))
-    response = await broker.wait_for_input(
-        execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt
+    iteration, loop_path = ctx.iteration, ctx.loop_path
+    if not ctx.asked:
+        await ctx.emit(
+            HumanInputRequested(
+                node_id=ctx.node_id, prompt=prompt, iteration=iteration, loop_path=loop_path
+            )
+        )
+    async with ctx.run.control.waiting_for_input(ctx.node_id):
+        response = await broker.wait_for_input(
+            execution_id=ctx.run.execution_id,
+            node_id=ctx.node_id,
+            prompt=prompt,
+            key=path_text(ctx.path),
+        )
+    await ctx.emit(
+        HumanInputReceived(
+            node_id=ctx.node_id, response=response, iteration=iteration, loop_path=loop_path
+        )
     )
-    await ctx.emit(HumanInputReceived(node_id=ctx.node_id, response=response))
     return NodeResult(output={"response": response})
 
 

@@ -29,7 +29,12 @@ async def run(ctx: NodeContext) -> NodeResult:
     model = model_of(ctx, config.provider)
     messages = messages_of(ctx)
 
-    attempt = 1
+    # A resumed run re-runs the call its stopped process had in flight: the new attempt's
+    # text replaces whatever that one streamed, as after a retry.
+    attempt = ctx.attempt
+    if attempt > 1:
+        reason = "the run was resumed after its process stopped during this call"
+        await ctx.emit(LlmReset(node_id=ctx.node_id, attempt=attempt, reason=reason))
 
     async def on_token(delta: str) -> None:
         await ctx.emit(LlmToken(node_id=ctx.node_id, delta=delta, attempt=attempt))
@@ -51,7 +56,7 @@ async def run(ctx: NodeContext) -> NodeResult:
 
     async def on_retry(retry: int, exc: BaseException) -> None:
         nonlocal attempt
-        attempt = retry + 1
+        attempt = ctx.attempt + retry
         await ctx.log("warn", f"LLM call failed, retry {retry}: {exc}")
         await ctx.emit(LlmReset(node_id=ctx.node_id, attempt=attempt, reason=str(exc)))
 

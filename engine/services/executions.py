@@ -148,6 +148,9 @@ class ExecutionService:
             # which sees the request when it renews its lease.
             if await self._executions.cancel_pending(execution_id):
                 await self._host.close_cancelled(execution_id)
+            elif await self._executions.cancel_unowned(execution_id):
+                # Held by no process (waiting for input, handed back, or its process died).
+                await self._host.close_cancelled(execution_id)
             else:
                 await self._executions.request_cancel(execution_id)
         with anyio.move_on_after(CANCEL_WAIT_S):

@@ -7,6 +7,7 @@ and optionally the node. Another user's request answers like a missing one.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,18 +39,25 @@ class HumanAnswerStore(Protocol):
         node_id: str | None,
         response: str,
         workflow_ids: frozenset[str] | None = None,
-    ) -> bool:
+    ) -> str | None:
         """Answer the oldest matching pending request (of a run of these workflows, when
-        given); False when none matches."""
+        given); returns its execution id, None when none matches."""
         ...
 
     async def is_answered(self, execution_id: str, node_id: str) -> bool: ...
 
 
+Wake = Callable[[str], Awaitable[None]]
+"""Told the execution id of every answer: a run waiting with no process resumes."""
+
+
 class HumanInputService:
-    def __init__(self, *, store: HumanAnswerStore, wait_s: float = 3.0) -> None:
+    def __init__(
+        self, *, store: HumanAnswerStore, wait_s: float = 3.0, wake: Wake | None = None
+    ) -> None:
         self._store = store
         self._wait_s = wait_s
+        self._wake = wake
 
     async def submit(
         self,
@@ -71,7 +79,7 @@ class HumanInputService:
             raise ValidationFailed("executionId, threadId or runId is required", field="runId")
         with anyio.move_on_after(self._wait_s):
             while True:
-                if await self._store.answer(
+                if answered := await self._store.answer(
                     access.user_id,
                     execution_id=execution_id,
                     thread_id=thread_id,
@@ -80,6 +88,8 @@ class HumanInputService:
                     response=response,
                     workflow_ids=access.workflow_ids,
                 ):
+                    if self._wake is not None:
+                        await self._wake(answered)
                     return
                 await anyio.sleep(0.1)
         raise NotFound(NO_PENDING_INPUT)

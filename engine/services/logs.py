@@ -32,12 +32,16 @@ LOG_EVENT_TYPES = frozenset(
         "tool_result",
         "human_input_requested",
         "human_input_received",
+        "run_resumed",
+        "run_suspended",
     }
 )
 """The events that read as log lines (tokens and progress are streamed, not logged)."""
 BULKY_FIELDS = ("input", "output", "result", "arguments", "usage", "response", "prompt")
 """Payload fields no log line reads: a store may leave them out when it reads for logs."""
-RUN_EVENT_TYPES = frozenset({"run_started", "run_finished", "run_failed", "run_cancelled"})
+RUN_EVENT_TYPES = frozenset(
+    {"run_started", "run_finished", "run_failed", "run_cancelled", "run_resumed", "run_suspended"}
+)
 NODE_FINISHED = "Node finished"
 NODE_FAILED = "Node failed: "
 
@@ -72,6 +76,12 @@ def _message(event: ExecutionEvent) -> tuple[str, str] | None:
             return "info", "Waiting for human input"
         case "human_input_received":
             return "info", "Human input received"
+        case "run_resumed":
+            return "warn" if data.get("reason") == "lease_lapsed" else "info", (
+                f"Run resumed ({data.get('reason', '')}) after seq {data.get('last_seq', 0)}"
+            )
+        case "run_suspended":
+            return "info", f"Run suspended: {data.get('reason', '')}"
     return None  # tokens and progress are streamed, not logged
 
 

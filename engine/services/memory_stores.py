@@ -22,7 +22,7 @@ from engine.clock import utcnow
 from engine.events import ExecutionEvent
 from engine.services.logs import LOG_EVENT_TYPES
 from engine.services.pages import Page
-from engine.services.records import Execution, ExecutionQuery
+from engine.services.records import Execution, ExecutionQuery, TakenOver
 from engine.services.stores import SeqTaken
 
 
@@ -47,6 +47,7 @@ class InMemoryExecutionStore:
     def __init__(self) -> None:
         self.executions: dict[str, Execution] = {}
         self._leases: dict[str, tuple[str, Any]] = {}
+        self._last_owner: dict[str, str] = {}
         self._cancel_requested: set[str] = set()
         self.faults = _Faults()
 
@@ -60,6 +61,10 @@ class InMemoryExecutionStore:
     async def get(self, owner_id: str, execution_id: str) -> Execution | None:
         found = self.executions.get(execution_id)
         return self._copy(found) if found and found.owner_id == owner_id else None
+
+    async def graph(self, execution_id: str) -> tuple[list[Any], list[Any]]:
+        found = self.executions.get(execution_id)
+        return (list(found.nodes), list(found.edges)) if found else ([], [])
 
     async def get_any(self, execution_id: str) -> Execution | None:
         return self._copy(self.executions.get(execution_id))
@@ -124,29 +129,130 @@ class InMemoryExecutionStore:
             if progress is not None:
                 execution.progress = progress
 
-    async def finish(self, execution_id: str, **fields: Any) -> None:
+    async def finish(self, execution_id: str, *, worker: str | None = None, **fields: Any) -> bool:
         self.faults.check("finish")
         execution = self.executions.get(execution_id)
         if execution is None or execution.status not in ("pending", "running"):
-            return
+            return False
+        if worker is not None and self._leases.get(execution_id, (None, None))[0] != worker:
+            return False
         fields.setdefault("finished_at", utcnow())
+        fields["waiting"] = False
         for key, value in fields.items():
             setattr(execution, key, value)
         self._leases.pop(execution_id, None)
+        return True
 
-    async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
-        failed = []
+    def lease_owner(self, execution_id: str) -> str | None:
+        return self._leases.get(execution_id, (None, None))[0]
+
+    async def take_over(
+        self,
+        *,
+        worker: str,
+        lease_s: float,
+        execution_id: str | None = None,
+        instance: str | None = None,
+    ) -> TakenOver | None:
         now = utcnow()
-        for execution in self.executions.values():
-            if execution.status != "running":
+        candidates = sorted(
+            (
+                e
+                for e in self.executions.values()
+                if e.status == "running"
+                and not e.waiting
+                and (execution_id is None or e.id == execution_id)
+            ),
+            key=lambda e: e.created_at,
+        )
+        for handed_back in (True, False):
+            for execution in candidates:
+                owner, expires = self._leases.get(execution.id, (None, None))
+                if handed_back != (owner is None) or owner == worker:
+                    continue
+                mine = instance is not None and owner is not None and owner.endswith(f":{instance}")
+                if not handed_back and not mine and expires is not None and expires >= now:
+                    continue
+                self._leases[execution.id] = (worker, now + timedelta(seconds=lease_s))
+                previous = self._last_owner.get(execution.id) if handed_back else owner
+                if not handed_back:
+                    execution.takeovers += 1
+                return TakenOver(
+                    execution=dataclasses.replace(execution),
+                    previous_owner=previous,
+                    reason="handed_back" if handed_back else "lease_lapsed",
+                )
+        return None
+
+    async def release(self, execution_id: str, *, worker: str, waiting: bool) -> bool:
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.status != "running":
+            return False
+        if self._leases.get(execution_id, (None, None))[0] != worker:
+            return False
+        self._leases.pop(execution_id, None)
+        self._last_owner[execution_id] = worker
+        execution.waiting = waiting
+        return True
+
+    async def wake(self, execution_id: str) -> bool:
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.status != "running" or not execution.waiting:
+            return False
+        execution.waiting = False
+        return True
+
+    async def cancel_unowned(self, execution_id: str) -> bool:
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.status != "running":
+            return False
+        owner, expires = self._leases.get(execution_id, (None, None))
+        if owner is not None and expires is not None and expires >= utcnow():
+            return False
+        execution.status, execution.error, execution.finished_at = "cancelled", "cancelled", utcnow()
+        execution.waiting = False
+        self._leases.pop(execution_id, None)
+        return True
+
+    async def unclaim(self, execution_id: str, *, worker: str) -> bool:
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.status != "running":
+            return False
+        if self._leases.get(execution_id, (None, None))[0] != worker:
+            return False
+        execution.status, execution.started_at = "pending", None
+        self._leases.pop(execution_id, None)
+        return True
+
+    async def pending_heads(self, *, limit: int = 50, older_than: Any = None) -> list[Execution]:
+        heads: dict[str, Execution] = {}
+        for execution in sorted(self.executions.values(), key=lambda e: e.created_at):
+            if execution.status != "pending" or execution.owner_id in heads:
                 continue
-            owner, expires = self._leases.get(execution.id, (None, None))
-            dead = owner == worker if worker is not None else (expires is None or expires < now)
-            if dead:
-                execution.status, execution.error, execution.finished_at = "failed", reason, now
-                self._leases.pop(execution.id, None)
-                failed.append(execution.id)
-        return failed
+            if older_than is not None and execution.created_at >= older_than:
+                continue
+            heads[execution.owner_id] = dataclasses.replace(execution)
+        return list(heads.values())[:limit]
+
+    async def oldest_pending(self, owner_id: str) -> str | None:
+        pending = [
+            e for e in self.executions.values() if e.owner_id == owner_id and e.status == "pending"
+        ]
+        return min(pending, key=lambda e: (e.created_at, e.id)).id if pending else None
+
+    async def pending_before(self, owner_id: str, execution: Execution) -> int:
+        return sum(
+            1
+            for e in self.executions.values()
+            if e.owner_id == owner_id
+            and e.status == "pending"
+            and (e.created_at, e.id) < (execution.created_at, execution.id)
+        )
+
+    async def running_ids(self, execution_ids: Sequence[str]) -> set[str]:
+        return {
+            i for i in execution_ids if (e := self.executions.get(i)) and e.status == "running"
+        }
 
 
 class InMemoryEventDatabase:
@@ -155,6 +261,8 @@ class InMemoryEventDatabase:
     def __init__(self) -> None:
         self.logs: dict[str, dict[int, ExecutionEvent]] = defaultdict(dict)
         self.feed: list[tuple[str, ExecutionEvent]] = []
+        self.writers: dict[tuple[str, int], str] = {}
+        """Who stored each (execution, seq): a seq another writer holds is `SeqTaken`."""
         """Every stored event in append order, with its writer: what a change stream sees."""
         self.appended = anyio.Event()
         self.faults = _Faults()
@@ -215,10 +323,12 @@ class InMemoryEventStore:
         for event in events:
             log = database.logs[event.execution_id]
             if event.seq in log:
-                if exclusive:
+                written_by = database.writers.get((event.execution_id, event.seq))
+                if exclusive or written_by != self.writer:
                     raise SeqTaken(f"seq {event.seq} of {event.execution_id} is taken")
                 continue
             log[event.seq] = event
+            database.writers[(event.execution_id, event.seq)] = self.writer
             database.feed.append((self.writer, event))
         database.notify()
 

@@ -133,6 +133,26 @@ class Execution:
     created_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # -- durable runs (issue 16)
+    waiting: bool = False
+    """Running, but held by no process: it waits for a person's answer (which resumes it)."""
+    takeovers: int = 0
+    """How often another process took the run over after its process stopped."""
+    retry_of: str | None = None
+    """The execution this one retries (its recorded outputs were reused)."""
+    retry_from_node: str | None = None
+    """The node the retry started from: it and everything downstream ran again."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class TakenOver:
+    """A running execution claimed from its log by this process (`ExecutionStore.take_over`)."""
+
+    execution: Execution
+    previous_owner: str | None
+    """The lease owner before (or, for a hand-back, the process that released it)."""
+    reason: str
+    """`lease_lapsed` (its process stopped: counts toward the resume limit) or `handed_back`."""
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -17,6 +17,11 @@ Invariants:
 
 Progress and the current node are kept in memory (`live_state`) and written to
 the execution at most once per `status_interval_s`; the final write carries them.
+
+A log has one writer. When another process has taken the run over (a seq it
+stored is in the way, or the final status is no longer ours to write: the
+lease moved), writing stops with `RunLost` and nothing more of this run is
+stored or fanned out here.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import anyio
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
 from engine.metrics import NO_METRICS, RunMetrics
 from engine.services.broadcast import Broadcaster
-from engine.services.stores import EventStore, ExecutionStore
+from engine.services.stores import EventStore, ExecutionStore, SeqTaken
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,13 @@ def final_fields(event: ExecutionEvent) -> dict[str, Any]:
     else:
         fields.update(status="cancelled", error=data.get("reason") or "cancelled")
     return fields
+
+
+class RunLost(BaseException):
+    """Another process writes this run's log now: stop, write nothing more.
+
+    A BaseException, like cancellation: no node's error policy or run boundary may
+    turn it into a failure (that failure would be a second writer's event)."""
 
 
 @dataclass(kw_only=True)
@@ -93,6 +105,7 @@ class RunRecorder:
         status_interval_s: float = 0.25,
         retry_for_s: float = 30.0,
         metrics: RunMetrics = NO_METRICS,
+        worker: str | None = None,
     ) -> None:
         self._events = events
         self._executions = executions
@@ -100,6 +113,8 @@ class RunRecorder:
         self._status_interval_s = status_interval_s
         self._retry_for_s = retry_for_s
         self._metrics = metrics
+        self._worker = worker
+        """Set: the final status is written only while this process holds the lease."""
         self._runs: dict[str, _RunLog] = {}
 
     # -- queries ---------------------------------------------------------------------------
@@ -189,11 +204,18 @@ class RunRecorder:
                     fields = final_fields(terminal)
                     fields.setdefault("progress", run.state.progress)
                     fields["current_node"] = run.state.current_node
-                    await self._executions.finish(run.execution_id, **fields)
+                    if self._worker is not None and run.execution_id in self._runs:
+                        fields["worker"] = self._worker
+                    if not await self._executions.finish(run.execution_id, **fields):
+                        if "worker" in fields:
+                            raise RunLost(f"{run.execution_id} is not ours to end any more")
                 await self._events.append(batch)
                 return
             except anyio.get_cancelled_exc_class():
                 raise
+            except SeqTaken as taken:
+                log.warning("execution %s was taken over: %s", run.execution_id, taken)
+                raise RunLost(str(taken)) from taken
             except Exception:
                 if time.monotonic() + delay > deadline:
                     log.exception("could not write the event log of %s", run.execution_id)

@@ -15,6 +15,7 @@ from engine.services.pages import Page
 from engine.services.records import (
     Execution,
     ExecutionQuery,
+    TakenOver,
     Template,
     User,
     Workflow,
@@ -88,6 +89,10 @@ class ExecutionStore(Protocol):
 
     async def get(self, owner_id: str, execution_id: str) -> Execution | None: ...
 
+    async def graph(self, execution_id: str) -> tuple[list[Any], list[Any]]:
+        """The graph snapshot the execution runs (nodes, edges)."""
+        ...
+
     async def get_any(self, execution_id: str) -> Execution | None:
         """Unscoped read for the runtime (never reached by a client id without a scope)."""
         ...
@@ -116,15 +121,62 @@ class ExecutionStore(Protocol):
         self, execution_id: str, *, progress: int | None, current_node: str | None
     ) -> None: ...
 
-    async def finish(self, execution_id: str, **fields: Any) -> None: ...
+    async def finish(self, execution_id: str, *, worker: str | None = None, **fields: Any) -> bool:
+        """Settle a pending or running execution (status, output...); with `worker`, only
+        while that process holds its lease. False when nothing was settled."""
+        ...
 
-    async def fail_abandoned(self, *, reason: str, worker: str | None = None) -> list[str]:
-        """Mark runs left `running` by a dead worker (lease expired, or `worker`'s) failed."""
+    # -- durable runs (issue 16) -------------------------------------------------------------
+
+    async def take_over(
+        self,
+        *,
+        worker: str,
+        lease_s: float,
+        execution_id: str | None = None,
+        instance: str | None = None,
+    ) -> TakenOver | None:
+        """Claim a running execution no process holds (oldest first, or `execution_id`):
+        one handed back (lease released, not waiting for input), or one whose lease lapsed
+        (counted in `takeovers`), or, with `instance`, one a previous life of this
+        process's instance held. Waiting runs are never taken."""
+        ...
+
+    async def release(self, execution_id: str, *, worker: str, waiting: bool) -> bool:
+        """Give up `worker`'s lease without ending the run; `waiting`: it waits for input
+        (nobody may take it until `wake`)."""
+        ...
+
+    async def wake(self, execution_id: str) -> bool:
+        """A waiting run got its answer: make it claimable. False if it was not waiting."""
+        ...
+
+    async def cancel_unowned(self, execution_id: str) -> bool:
+        """Cancel a running execution no live process holds (waiting, handed back, lapsed)."""
+        ...
+
+    async def unclaim(self, execution_id: str, *, worker: str) -> bool:
+        """Put a run `worker` just claimed back to pending (the owner is at its limit)."""
+        ...
+
+    async def pending_heads(self, *, limit: int = 50, older_than: Any = None) -> list[Execution]:
+        """Each owner's oldest pending execution (id, owner, created_at), oldest first."""
+        ...
+
+    async def oldest_pending(self, owner_id: str) -> str | None: ...
+
+    async def pending_before(self, owner_id: str, execution: Execution) -> int:
+        """The owner's pending executions created before this one."""
+        ...
+
+    async def running_ids(self, execution_ids: Sequence[str]) -> set[str]:
+        """Which of these executions are running."""
         ...
 
 
 class SeqTaken(Exception):
-    """`append(..., exclusive=True)` found a seq already stored (another writer got there)."""
+    """A seq is stored already by another writer (or at all, with `exclusive`): another
+    process writes this run's log now."""
 
 
 class EventWatch(Protocol):
@@ -147,8 +199,9 @@ class EventStore(Protocol):
     async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
         """Store events of one run, in order, all or raise.
 
-        Idempotent by default: an entry whose seq is already stored counts as written
-        (a retry after a lost reply). With `exclusive`, such an entry raises `SeqTaken`.
+        Idempotent by default: an entry whose seq this writer stored already counts as
+        written (a retry after a lost reply); one another writer stored raises `SeqTaken`
+        (the run was taken over). With `exclusive`, any stored seq raises `SeqTaken`.
         """
         ...
 

@@ -38,6 +38,14 @@ class ExecutionDocument(Document):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # -- durable runs (issue 16)
+    waiting: bool = False
+    """Running with no lease: it waits for a person's answer, which makes it claimable."""
+    last_owner: str | None = None
+    """The process that last released the lease (the `previousOwner` of a hand-back)."""
+    takeovers: int = 0
+    retry_of: str | None = None
+    retry_from_node: str | None = None
 
     class Settings:
         name = "executions"
@@ -59,6 +67,8 @@ class ExecutionDocument(Document):
             ),
             IndexModel([("status", pymongo.ASCENDING), ("lease_expires_at", pymongo.ASCENDING)]),
             IndexModel([("owner_id", pymongo.ASCENDING), ("run_id", pymongo.ASCENDING)]),
+            # Retention: finished runs by age (issue 16).
+            IndexModel([("finished_at", pymongo.ASCENDING)]),
         ]
 
 

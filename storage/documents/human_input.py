@@ -21,9 +21,11 @@ class HumanRequestDocument(Document):
     """The run's workflow: a scoped API key answers only its workflows' requests."""
     thread_id: str | None = None
     run_id: str | None = None
+    key: str = ""
+    """Where the node ran: its loop iteration path ("" outside loops, "2", "1.0"...)."""
     prompt: str = ""
     status: str = "pending"
-    """pending, answered or cancelled."""
+    """pending, answered, consumed (the node took the answer) or cancelled (the run ended)."""
     response: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     answered_at: datetime | None = None

@@ -235,7 +235,7 @@ async def test_cancel_mid_stream_closes_the_llm_request(openai_server: FakeOpenA
     assert openai_server.completed_streams == 0
 
 
-async def test_caller_cancellation_publishes_run_cancelled_and_propagates(
+async def test_caller_cancellation_publishes_run_suspended_and_propagates(
     openai_server: FakeOpenAIServer,
 ) -> None:
     openai_server.token_delay_s = 0.05
@@ -247,6 +247,8 @@ async def test_caller_cancellation_publishes_run_cancelled_and_propagates(
     with anyio.move_on_after(0.5) as scope:
         await WorkflowRunner(svc).run(request)
     assert scope.cancelled_caught
-    assert svc.event_sink.events[-1].type == "run_cancelled"  # type: ignore[attr-defined]
+    # The process is going away, not the user: the run is handed back, not cancelled.
+    last = svc.event_sink.events[-1]  # type: ignore[attr-defined]
+    assert last.type == "run_suspended" and last.data == {"reason": "shutdown"}
     await anyio.to_thread.run_sync(openai_server.disconnected.wait, 5)
     assert openai_server.disconnected.is_set()

@@ -321,15 +321,47 @@ async def test_cancel_of_a_pending_run_closes_its_log() -> None:
     assert core.events.database.logs[execution.id][1].type == "run_cancelled"
 
 
-async def test_recovery_fails_dead_runs_and_closes_their_log_once() -> None:
+async def test_recovery_resumes_a_dead_run_and_closes_its_log_once() -> None:
     core = Core()
     execution = await core.start(3)
     await core.executions.claim(execution.id, worker="dead", lease_s=-1)  # lapsed at once
-    failed = await core.host.recover()
-    again = await core.host.recover()
-    assert failed == [execution.id] and again == []
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        resumed = await core.host.recover()
+        again = await core.host.recover()
+        assert resumed == [execution.id] and again == []
+        events = await collect(await core.service.events(OWNER, execution.id))
+        core.host.bind(None)
     log = core.events.database.logs[execution.id]
-    assert [e.type for e in log.values()] == ["run_failed"]
+    assert events == sorted(log) == list(range(1, len(log) + 1))
+    types = [e.type for e in log.values()]
+    # It died before writing anything: started anew, and the take-over says so.
+    assert types[:2] == ["run_started", "run_resumed"] and types[-1] == "run_finished"
+    assert log[2].data["previous_owner"] == "dead" and log[2].data["takeovers"] == 1
+    done = await core.service.get(OWNER, execution.id)
+    assert done.status == "completed" and done.takeovers == 1
     # A log has one end: closing it again adds nothing.
     await core.host.close_cancelled(execution.id)
-    assert len(core.events.database.logs[execution.id]) == 1
+    assert len(core.events.database.logs[execution.id]) == len(log)
+
+
+async def test_a_run_taken_over_too_often_fails_saying_why() -> None:
+    core = Core()
+    core.host.max_resumes = 1
+    execution = await core.start(3)
+    for dead in ("dead-1", "dead-2"):  # two crashes: the second take-over is one too many
+        await core.executions.claim(execution.id, worker=dead, lease_s=-1)
+        taken = await core.executions.take_over(worker=dead + "x", lease_s=-1)
+        assert taken is not None and taken.reason == "lease_lapsed"
+        core.executions.executions[execution.id].status = "pending"
+    await core.executions.claim(execution.id, worker="dead-3", lease_s=-1)
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        assert await core.host.recover() == [execution.id]
+        events = await collect(await core.service.events(OWNER, execution.id))
+        core.host.bind(None)
+    done = await core.service.get(OWNER, execution.id)
+    assert done.status == "failed" and "AGENTLOOM_MAX_RESUMES=1" in (done.error or "")
+    log = core.events.database.logs[execution.id]
+    assert events == [1] and log[1].type == "run_failed"
+    assert log[1].data["error_type"] == "ResumeLimitExceeded"

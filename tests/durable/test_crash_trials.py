@@ -1,0 +1,214 @@
+"""Crash trials: runs survive their worker process being SIGKILLed at random points.
+
+Two workflows run together on `agentloom worker` processes: a chain of 200
+nodes (transforms carrying `n`, every tenth an HTTP call to a slow loopback
+service that adds one) and a loop whose body is an LLM call. Ten times, when a
+run's stored log passes one of its random kill points, the worker holding it
+is SIGKILLed (every run that worker held counts a crash) and started again;
+the other worker takes the run over once its lease lapses (or the restarted
+one, recognising its own earlier life, at once). Each run must finish with the
+output of an uncrashed run, its stored log must be seq 1..N without gap or
+duplicate with exactly one `run_resumed` per crash, no node execution may be
+recorded twice, and a GraphQL subscriber that reconnects with `afterSeq` after
+each crash must have seen every event exactly once.
+
+The uncrashed outputs come from the engine run in-process over the same
+services (outbound guard, scripted LLM), so only the trial itself costs
+database time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from engine.memory import InMemoryEventSink
+from engine.outbound import OutboundGuard
+from engine.runner import RunRequest, RunServices, WorkflowRunner
+from tests.durable.support import (
+    Database,
+    SlowService,
+    Subscriber,
+    Workers,
+    create_workflow,
+    execute,
+    loop_llm,
+    mixed_chain,
+    pid_of,
+)
+from tests.support.live import LiveServer
+from tests.support.openai_server import FakeOpenAIServer
+
+CHAIN = 200
+ITEMS = [f"i{i}" for i in range(10)]
+LEASE_S = 2
+KILLS = {"chain": 7, "loop": 3}
+"""Ten kill points in all: seven along the chain, three along the LLM loop."""
+
+
+@pytest.fixture
+def slow() -> Iterator[SlowService]:
+    service = SlowService(delay_s=0.05)
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def workers(
+    mongo_uri: str, tmp_path: Path, openai_server: FakeOpenAIServer
+) -> Iterator[Callable[[LiveServer], Workers]]:
+    made: list[Workers] = []
+
+    def make(server: LiveServer) -> Workers:
+        found = Workers(
+            mongo_uri=mongo_uri,
+            database=server.settings.database,
+            root=tmp_path / "workers",
+            env={
+                "DEEPSEEK_API_KEY": "sk-test",
+                "DEEPSEEK_BASE_URL": openai_server.base_url,
+                "AGENTLOOM_LEASE_SECONDS": str(LEASE_S),
+                "AGENTLOOM_MAX_RESUMES": "50",
+                "AGENTLOOM_OUTBOUND_ALLOW": "127.0.0.1",
+                "AGENTLOOM_REQUEST_LOG": "false",
+            },
+        )
+        made.append(found)
+        return found
+
+    yield make
+    for found in made:
+        found.stop_all()
+
+
+def uncrashed(
+    nodes: list[dict[str, Any]], edges: list[dict[str, Any]], data: dict[str, Any], env: Any
+) -> tuple[Any, int]:
+    """The output and log length of the workflow run once, in-process, without a crash."""
+    sink = InMemoryEventSink()
+    services = RunServices(
+        event_sink=sink,
+        environ=env,
+        outbound_guard=OutboundGuard.from_entries(["127.0.0.1"]),
+    )
+    request = RunRequest(
+        execution_id="reference", owner_id="owner", nodes=nodes, edges=edges, input_data=data
+    )
+    result = anyio.run(WorkflowRunner(services).run, request)
+    assert result.status == "completed", result.error
+    return result.output, len(sink.events)
+
+
+def kill_points(rng: random.Random, count: int, first: int, last: int, gap: int) -> list[int]:
+    """`count` sorted seqs in [first, last], at least `gap` apart."""
+    while True:
+        points = sorted(rng.sample(range(first, last), count))
+        if all(b - a >= gap for a, b in itertools.pairwise(points)):
+            return points
+
+
+def resumes_seen(subscriber: Subscriber) -> int:
+    return sum(1 for e in subscriber.events if e["type"] == "RUN_RESUMED")
+
+
+@pytest.mark.timeout(240)  # about 60 s on an idle machine; the shared one is often busier
+def test_runs_survive_sigkill_at_ten_random_points(
+    server_factory: Callable[..., LiveServer],
+    workers: Callable[[LiveServer], Workers],
+    openai_server: FakeOpenAIServer,
+    slow: SlowService,
+    mongo_uri: str,
+) -> None:
+    openai_server.token_delay_s = 0.08
+    server = server_factory(run_in_server=False, lease_seconds=LEASE_S, log_poll_seconds=0.5)
+    user = server.register()
+    pool = workers(server)
+    pool.spawn("a")
+    pool.spawn("b")
+    db = Database(mongo_uri, server.settings.database)
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    graphs = {"chain": mixed_chain(slow.base_url, CHAIN), "loop": loop_llm()}
+    inputs = {"chain": {"n": 1000}, "loop": {"items": ITEMS}}
+    env = {"DEEPSEEK_API_KEY": "sk-test", "DEEPSEEK_BASE_URL": openai_server.base_url}
+    reference = {name: uncrashed(*graphs[name], inputs[name], env) for name in graphs}
+    assert reference["chain"][0] == {"n": 1000 + CHAIN // 10}
+    calls_before = len(openai_server.requests)
+
+    with server.client(user["token"]) as c:
+        flows = {name: create_workflow(c, *graphs[name]) for name in graphs}
+        runs = {name: execute(c, flows[name], inputs[name]) for name in graphs}
+    subscribers = {name: Subscriber(server, user["token"], eid) for name, eid in runs.items()}
+    for subscriber in subscribers.values():
+        subscriber.start()
+    points = {
+        name: kill_points(rng, KILLS[name], 5, reference[name][1] - 12, gap=10) for name in runs
+    }
+    planned = {name: list(p) for name, p in points.items()}
+    crashes: Counter[str] = Counter()
+    kills = 0
+    deadline = time.monotonic() + 200
+    while not all(s.done.is_set() for s in subscribers.values()):
+        assert time.monotonic() < deadline, (f"seed {seed}", planned, points, crashes)
+        for name, eid in runs.items():
+            if not points[name] or subscribers[name].last_seq < points[name][0]:
+                continue
+            execution = db.execution(eid)
+            slot = pool.slot_of(pid_of(execution.get("lease_owner")) or -1)
+            if execution["status"] != "running" or slot is None:
+                continue  # between owners: the kill waits for the next one
+            owner = execution["lease_owner"]
+            held = [n for n, i in runs.items() if db.execution(i).get("lease_owner") == owner]
+            if any(resumes_seen(subscribers[n]) != crashes[n] for n in held):
+                continue  # a take-over not yet logged: kill once the run goes on there
+            pool.kill(slot)
+            kills += 1
+            points[name].pop(0)
+            # Every run the dead worker held has crashed (it can change nothing now).
+            for other, other_id in runs.items():
+                now = db.execution(other_id)
+                if now["status"] == "running" and now.get("lease_owner") == owner:
+                    crashes[other] += 1
+                    subscribers[other].reconnect()
+            pool.spawn(slot)  # a restarted worker, while the other one takes over
+        time.sleep(0.01)
+
+    for name, eid in runs.items():
+        subscriber = subscribers[name]
+        assert subscriber.error is None, subscriber.error
+        where = f"{name} (seed {seed}, kill points {planned[name]}, crashes {dict(crashes)})"
+        execution = db.execution(eid)
+        assert execution["status"] == "completed", (where, execution.get("error"))
+        assert execution["output_data"] == reference[name][0], where
+        stored = db.events(eid)
+        seqs = [e["seq"] for e in stored]
+        assert seqs == list(range(1, len(stored) + 1)), where
+        types = [e["type"] for e in stored]
+        assert types.count("run_resumed") == crashes[name] == execution["takeovers"], where
+        resumed = [e for e in stored if e["type"] == "run_resumed"]
+        assert all(e["data"]["reason"] == "lease_lapsed" for e in resumed), where
+        assert [e["data"]["takeovers"] for e in resumed] == list(range(1, len(resumed) + 1))
+        assert types.count("run_started") == 1 and types[-1] == "run_finished", where
+        finishes = Counter(
+            (e["node_id"], e["data"].get("iteration"))
+            for e in stored
+            if e["type"] == "node_finished"
+        )
+        assert max(finishes.values()) == 1, (where, finishes.most_common(3))
+        # The subscriber reconnected after every crash and saw every event exactly once.
+        assert [e["seq"] for e in subscriber.events] == seqs, where
+        assert subscriber.connects >= crashes[name] + 1, where
+    assert kills == sum(KILLS.values()), (kills, planned, points, crashes)
+    # The loop went on at its item: each item's LLM call finished once; only calls in flight
+    # at a crash were made again.
+    llm_calls = len(openai_server.requests) - calls_before
+    assert len(ITEMS) <= llm_calls <= len(ITEMS) + crashes["loop"], (llm_calls, crashes)
+    db.close()

@@ -24,7 +24,12 @@ tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
 
 install: $(BIN)/agentloom explorers/web/node_modules tests/js/node_modules
 
+# Seed 003's front end (a local single-user app that sends no login, README "local mode"):
+#   make serve PORT=5200 LOCAL_USER=me CORS_ORIGINS=http://localhost:5173
+# LOCAL_USER lets credential-less loopback requests act as that user: never on a shared host.
 serve: $(BIN)/agentloom explorers/web/node_modules
+	$(if $(LOCAL_USER),AGENTLOOM_LOCAL_USER=$(LOCAL_USER)) \
+	$(if $(CORS_ORIGINS),AGENTLOOM_CORS_ORIGINS=$(CORS_ORIGINS)) \
 	$(BIN)/agentloom serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 test: install

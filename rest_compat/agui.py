@@ -35,6 +35,7 @@ from engine.errors import AgentloomError
 from engine.services.human_input import NO_PENDING_INPUT
 from graph.context import Context
 from graph.view import context_for
+from rest_compat.agui_human import HumanInputMode, KeepAliveStreamingResponse, human_input_mode
 from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
 from rest_compat.errors import STATUS_BY_CODE, ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
@@ -225,7 +226,11 @@ def _error_frame(encoder: Encoder, error: GraphQLError | None) -> str:
 
 
 async def _stream(
-    request: Request, context: Context, run: dict[str, Any], after: int
+    request: Request,
+    context: Context,
+    run: dict[str, Any],
+    after: int,
+    human_mode: HumanInputMode = "stream",
 ) -> StreamingResponse:
     schema = request.app.state.schema
     execution = run["execution"]
@@ -240,6 +245,7 @@ async def _stream(
         return bool(result.data and result.data["humanInputAnswered"])
 
     mapper = AgUiMapper(
+        human_mode=human_mode,
         thread_id=run["threadId"],
         run_id=run["runId"],
         execution_id=execution_id,
@@ -278,8 +284,10 @@ async def _stream(
                 if mapper.done:
                     return
 
-    return StreamingResponse(
+    # A waiting human node can keep the stream quiet for a long time: keep-alive comments.
+    return KeepAliveStreamingResponse(
         frames(),
+        keepalive_s=request.app.state.settings.sse_keepalive_seconds,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -294,6 +302,7 @@ async def _start_or_stream(request: Request, goal: bool) -> StreamingResponse:
     if not isinstance(props, dict):
         raise ApiError(422, "VALIDATION_ERROR", "forwardedProps: must be an object")
     after = _after_seq(request, props)
+    human_mode = human_input_mode(body, props)
     result = await request.app.state.schema.execute(
         (START_GOAL_RUN if goal else START_AGENT_RUN).document,
         variable_values={"i": _run_input(body, props, goal)},
@@ -302,7 +311,7 @@ async def _start_or_stream(request: Request, goal: bool) -> StreamingResponse:
     if result.errors:
         raise ApiError.from_graphql(result.errors[0])
     run = payload(result.data, "startGoalRun" if goal else "startAgentRun")["run"]
-    return await _stream(request, context, run, after or run["resumeAfterSeq"])
+    return await _stream(request, context, run, after or run["resumeAfterSeq"], human_mode)
 
 
 @router.post("/ag-ui")

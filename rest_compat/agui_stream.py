@@ -7,12 +7,14 @@ that point it re-announces what is open, so a resumed stream is valid on its own
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ag_ui.core import (
     BaseEvent,
+    CustomEvent,
     Interrupt,
     RunErrorEvent,
     RunFinishedCancelledOutcome,
@@ -34,7 +36,8 @@ from ag_ui.core import (
 from ag_ui.encoder import EventEncoder
 
 __all__ = ["AgUiMapper", "Encoder", "interrupt_id", "parse_interrupt_id"]
-PROTOCOL_VERSION = "1.0.0"
+PROTOCOL_VERSION = "1.0"
+"""What `@ag-ui/client` 1.0.0 reads ("1.0.0" makes it warn on every run: PROTOCOLS.md)."""
 Answered = Callable[[str, str], Awaitable[bool]]
 
 
@@ -67,13 +70,22 @@ class AgUiMapper:
         input_data: Any,
         after_seq: int,
         answered: Answered,
+        human_mode: str = "stream",
     ) -> None:
         self.thread_id = thread_id
         self.run_id = run_id
         self.execution_id = execution_id
         self.after_seq = after_seq
         self._answered = answered
-        self.state: dict[str, Any] = {"executionId": execution_id, "input": input_data, "nodes": {}}
+        self.human_mode = human_mode
+        """`stream`: a waiting human node is a CUSTOM event and the stream stays open;
+        `interrupt`: it ends the run with AG-UI 1.0's interrupt outcome (agui_human.py)."""
+        self.state: dict[str, Any] = {
+            "executionId": execution_id,
+            "input": input_data,
+            "nodes": {},
+            "humanInput": {},
+        }
         self._steps: list[str] = []
         self._messages: dict[str | None, str] = {}
         self._announced = False
@@ -86,13 +98,15 @@ class AgUiMapper:
             )
         ]
         if self.after_seq <= 0:
-            out.append(StateSnapshotEvent(snapshot=self.state))
+            out.append(StateSnapshotEvent(snapshot=copy.deepcopy(self.state)))
             self._announced = True
         return out
 
     def _announce(self) -> list[BaseEvent]:
         self._announced = True
-        out: list[BaseEvent] = [StateSnapshotEvent(snapshot=self.state)]
+        # A copy: the event is encoded after later events of the same batch changed the state,
+        # and a snapshot that already shows them would make their deltas fail to apply.
+        out: list[BaseEvent] = [StateSnapshotEvent(snapshot=copy.deepcopy(self.state))]
         out += [StepStartedEvent(step_name=s) for s in self._steps]
         out += [
             TextMessageStartEvent(message_id=m, role="assistant") for m in self._messages.values()
@@ -190,7 +204,14 @@ class AgUiMapper:
             out += self._finish_step(node_id)
         elif kind == "human_input_requested":
             out += self._close_message(node_id)
-            if live and node_id and not await self._answered(self.execution_id, node_id):
+            if node_id:
+                out += self._human_requested(node_id, data)
+            if (
+                self.human_mode == "interrupt"
+                and live
+                and node_id
+                and not await self._answered(self.execution_id, node_id)
+            ):
                 out += self._close_all()
                 out.append(
                     RunFinishedEvent(
@@ -212,6 +233,14 @@ class AgUiMapper:
                     )
                 )
                 self.done = True
+        elif kind == "human_input_received":
+            if node_id is not None and node_id in self.state["humanInput"]:
+                del self.state["humanInput"][node_id]
+                removal: list[Any] = [{"op": "remove", "path": f"/humanInput/{_pointer(node_id)}"}]
+                out.append(StateDeltaEvent(delta=removal))
+                if self.human_mode == "stream":
+                    value = {"nodeId": node_id, "response": str(data.get("response") or "")}
+                    out.append(CustomEvent(name="human_input_received", value=value))
         elif kind == "run_finished":
             out += self._close_all()
             out.append(
@@ -239,6 +268,27 @@ class AgUiMapper:
                 )
             )
             self.done = True
+        return out
+
+    def _human_requested(self, node_id: str, data: dict[str, Any]) -> list[BaseEvent]:
+        """The request joins the state (`/humanInput/<nodeId>`); on the default stream a
+        CUSTOM event tells the client to ask (it answers with `POST /ag-ui/human-input`)."""
+        request = {
+            "nodeId": node_id,
+            "prompt": str(data.get("prompt") or ""),
+            "executionId": self.execution_id,
+            "threadId": self.thread_id,
+            "runId": self.run_id,
+            "interruptId": interrupt_id(self.execution_id, node_id),
+        }
+        self.state["humanInput"][node_id] = request
+        # RFC 6902 operations as plain dicts (the SDK validates them into its models).
+        patch: list[Any] = [
+            {"op": "add", "path": f"/humanInput/{_pointer(node_id)}", "value": request}
+        ]
+        out: list[BaseEvent] = [StateDeltaEvent(delta=patch)]
+        if self.human_mode == "stream":
+            out.append(CustomEvent(name="human_input_requested", value=request))
         return out
 
 

@@ -44,12 +44,18 @@ def human_workflow() -> str:
     return json.dumps({"nodes": nodes, "edges": chain(*nodes)})
 
 
-def run_input(workflow_json: str, text: str = "hello", **extra: Any) -> dict[str, Any]:
+def run_input(
+    workflow_json: str, text: str = "hello", human_input_mode: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A RunAgentInput body; `human_input_mode="interrupt"` asks for AG-UI 1.0 interrupts."""
+    props: dict[str, Any] = {"workflowJson": workflow_json}
+    if human_input_mode is not None:
+        props["humanInputMode"] = human_input_mode
     body: dict[str, Any] = {
         "threadId": f"t-{uuid.uuid4().hex[:8]}",
         "runId": f"r-{uuid.uuid4().hex[:8]}",
         "messages": [{"id": "m1", "role": "user", "content": text}],
-        "forwardedProps": {"workflowJson": workflow_json},
+        "forwardedProps": props,
         "state": {},
         "tools": [],
         "context": [],

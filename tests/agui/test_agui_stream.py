@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import httpx
@@ -78,7 +79,7 @@ def test_goal_agent_uses_the_calculator(
 
 def test_human_input_endpoint_round_trip(llm_server: LiveServer) -> None:
     user, other = llm_server.register(), llm_server.register()
-    body = run_input(human_workflow(), "the plan")
+    body = run_input(human_workflow(), "the plan", human_input_mode="interrupt")
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
         _, events = sse_events(c, "/ag-ui", body)
         last = events[-1]
@@ -116,7 +117,7 @@ def test_human_input_endpoint_round_trip(llm_server: LiveServer) -> None:
 
 def test_resume_answers_the_interrupt(llm_server: LiveServer) -> None:
     user, other = llm_server.register(), llm_server.register()
-    body = run_input(human_workflow(), "it")
+    body = run_input(human_workflow(), "it", human_input_mode="interrupt")
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
         _, events = sse_events(c, "/ag-ui", body)
         interrupt = events[-1]["outcome"]["interrupts"][0]
@@ -157,7 +158,14 @@ def test_disconnect_leaves_the_run_going(
         items = c.get("/api/v1/executions", params={"limit": 5}).json()
         rows = items["items"] if isinstance(items, dict) else items
         done = wait_terminal(c, rows[0]["id"], timeout=30)
-        whole = c.get(f"/api/traces/{body['runId']}").json()["entries"]
+        # The final status is written just before the terminal event (run_recorder.py):
+        # the trace may need a moment more to end.
+        deadline = time.monotonic() + 10
+        while True:
+            whole = c.get(f"/api/traces/{body['runId']}").json()["entries"]
+            if "run_finished" in whole[-1] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     assert done["status"] == "completed"
     assert "eight" in json.dumps(done["output_data"])
     assert json.loads(whole[-1])["type"] == "run_finished" and whole[: len(partial)] == partial

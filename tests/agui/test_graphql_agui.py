@@ -138,7 +138,7 @@ SUBMIT = (
 
 def test_submit_human_input(llm_server: LiveServer) -> None:
     user, other = llm_server.register(), llm_server.register()
-    body = run_input(human_workflow(), "the plan")
+    body = run_input(human_workflow(), "the plan", human_input_mode="interrupt")
     with llm_server.client(user["token"]) as c, llm_server.client(other["token"]) as o:
         _, events = sse_events(c, "/ag-ui", body)
         interrupt = events[-1]["outcome"]["interrupts"][0]

@@ -82,7 +82,7 @@ def test_interrupt_then_resume(llm_server: LiveServer) -> None:
         llm_server,
         "/ag-ui",
         "the plan",
-        forwardedProps={"workflowJson": human_workflow()},
+        forwardedProps={"workflowJson": human_workflow(), "humanInputMode": "interrupt"},
         resumeRunId=f"r-{uuid.uuid4().hex[:8]}",
         resumePayload={"response": "approved"},
     )

@@ -305,6 +305,10 @@ def test_answer_a_human_node_in_the_page_signed_in_with_an_api_key(
             id=execution_id,
         )
     assert answered == {"humanInputAnswered": True}
+    # Signing out forgets the key and every run the tab kept.
+    page.click("#sign-out")
+    page.wait_for("document.querySelector('#signin-apikey')", what="the sign-in form")
+    assert page.evaluate("sessionStorage.length") == 0
     assert_offline_and_clean(page, server)
 
 

@@ -61,6 +61,9 @@ const ctx = {
 };
 
 function signOut(notice) {
+  // The view goes first: leaving a run saves its state, which must not outlive the session.
+  view?.destroy?.();
+  view = null;
   session = null;
   clearSession();
   forgetStates();

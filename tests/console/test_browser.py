@@ -622,3 +622,33 @@ def test_an_agents_tool_calls_show_in_its_panel(
     log = page.evaluate("document.querySelector('#run-log').textContent")
     assert "Tool call calculator" in log and "Tool calculator answered" in log
     assert_offline_and_clean(page, llm_server)
+
+
+def test_retry_from_a_node_reuses_the_rest(
+    page: Page, llm_server: LiveServer, openai_server: FakeOpenAIServer
+) -> None:
+    user = llm_server.register()
+    workflow_id = create_workflow(llm_server, user["token"], SEED_EXAMPLE)
+    sign_in(page, llm_server, user)
+    open_workflow(page, workflow_id, nodes=3)
+    set_json_input(page, {"input": "again"})
+    first = start_run(page)
+    wait_status(page, "completed")
+    asked = len(openai_server.requests)
+    select_node(page, "llm-1")
+    page.wait_for("document.querySelector('#run-retry')", what="the retry button")
+    page.click("#run-retry")
+    page.wait_for(
+        f"location.hash.startsWith('#/runs/') && location.hash !== '#/runs/{first}'"
+        f" && document.querySelector('#run-retry-of')",
+        what="the new run's view",
+    )
+    wait_status(page, "completed")
+    assert node_states(page) == {"start-1": "finished", "llm-1": "finished", "end-1": "finished"}
+    assert page.evaluate("document.querySelector('#run-retry-of').getAttribute('href')") == (
+        f"#/runs/{first}"
+    )
+    # Only the retried node asked the LLM again.
+    assert len(openai_server.requests) == asked + 1
+    assert "again" in page.evaluate("document.querySelector('#run-output').textContent")
+    assert_offline_and_clean(page, llm_server)

@@ -91,7 +91,7 @@ def test_every_graphql_document_of_the_console_is_valid_against_the_schema() -> 
             documents.append(re.sub(r"\$\{(\w+)\}", lambda m, c=constants: c[m.group(1)], document))
     names = {re.match(r"\w+ (\w+)", d).group(1) for d in documents}  # type: ignore[union-attr]
     assert {"ConsoleLogin", "ConsoleWorkflows", "ConsoleExecute", "ConsoleRunEvents"} <= names
-    assert {"ConsoleRunUpdated", "ConsoleAnswer", "ConsoleCancel"} <= names
+    assert {"ConsoleRunUpdated", "ConsoleAnswer", "ConsoleCancel", "ConsoleRetry"} <= names
     for document in documents:
         errors = graphql.validate(schema, graphql.parse(document))
         assert errors == [], (document, errors)

@@ -21,7 +21,7 @@ import {
 
 const EXECUTION = `query ConsoleRun($id: ID!) {
   execution(id: $id) {
-    id status workflowId workflowName createdAt error
+    id status workflowId workflowName createdAt error retryOf retryFromNode
     workflow { id name nodes { id type rawType label config } edges { id source target sourceHandle } }
     nodes { nodeId nodeType }
   }
@@ -33,6 +33,10 @@ const EVENTS = `subscription ConsoleRunEvents($id: ID!, $after: Int!) {
 
 const CANCEL = `mutation ConsoleCancel($input: CancelExecutionInput!) {
   cancelExecution(input: $input) { execution { id status } userErrors { field code message } }
+}`;
+
+const RETRY = `mutation ConsoleRetry($input: RetryExecutionInput!) {
+  retryExecution(input: $input) { execution { id } userErrors { field code message } }
 }`;
 
 const ANSWER = `mutation ConsoleAnswer($input: SubmitHumanInputInput!) {
@@ -192,7 +196,16 @@ export function runView(ctx, executionId) {
         "header",
         { class: "page-head" },
         h("h1", { tabindex: -1 }, "Run of ", workflowLink),
-        h("p", { class: "muted small" }, "Run ", h("code", {}, executionId), ` · created ${formatTime(execution.createdAt)}`),
+        h(
+          "p",
+          { class: "muted small" },
+          "Run ",
+          h("code", {}, executionId),
+          ` · created ${formatTime(execution.createdAt)}`,
+          execution.retryOf
+            ? [" · retry of ", h("a", { href: `#/runs/${execution.retryOf}`, id: "run-retry-of" }, shortId(execution.retryOf)), ` from ${execution.retryFromNode}`]
+            : null,
+        ),
         h("div", { class: "runbar" }, ui.status, ui.progress, ui.progressText, ui.duration, ui.events, ui.cancel),
         ui.stream,
       ),
@@ -269,7 +282,7 @@ export function runView(ctx, executionId) {
     const node = graph.nodes.find((n) => n.id === id) || { id, type: "unknown" };
     const ns = state.nodes[id];
     const shown = stateOf(ns);
-    const key = JSON.stringify([id, shown, ns?.attempts, ns?.tools?.length, ns?.human, ns?.output !== undefined, ns?.error, Boolean(ns?.text)]);
+    const key = JSON.stringify([id, state.status, shown, ns?.attempts, ns?.tools?.length, ns?.human, ns?.output !== undefined, ns?.error, Boolean(ns?.text)]);
     if (key !== panelKey) {
       panelKey = key;
       const parts = [
@@ -316,6 +329,7 @@ export function runView(ctx, executionId) {
       if (ns?.error) parts.push(h("p", { class: "alert" }, `Error: ${ns.error}`));
       if (ns?.reason && shown === "skipped") parts.push(h("p", { class: "muted" }, `Skipped: ${ns.reason}`));
       if (!ns) parts.push(h("p", { class: "muted small" }, "Not started."));
+      if (TERMINAL_STATUSES.has(state.status)) parts.push(retryButton(node));
       replace(ui.panel, parts);
     }
     if (ui.text && ui.text.textContent !== ns.text) {
@@ -380,6 +394,29 @@ export function runView(ctx, executionId) {
       if (!document.activeElement || document.activeElement === document.body) answer.focus();
     }, 0);
     return form;
+  }
+
+  function retryButton(node) {
+    const note = h("p", { class: "small alert", role: "alert" });
+    const button = h("button", { type: "button", id: "run-retry" }, "↻ Retry from this node");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      note.textContent = "";
+      try {
+        const payload = await ctx.api.mutate(RETRY, { id: executionId, fromNodeId: node.id }, "retryExecution");
+        ctx.navigate(`#/runs/${payload.execution.id}`);
+      } catch (error) {
+        note.textContent = error instanceof UserErrors ? error.userErrors.map(describeUserError).join("; ") : error.message;
+        button.disabled = false;
+      }
+    });
+    return h(
+      "div",
+      { class: "retry" },
+      button,
+      h("p", { class: "muted small" }, "A new run: this node and everything after it run again; the others keep this run's outputs."),
+      note,
+    );
   }
 
   function renderOutput() {

@@ -79,11 +79,15 @@ export function applyEvent(state, event) {
       state.startedAt = at;
       break;
     case "node_started":
+      // A node starting again (a loop's next item, or a resumed run's node in flight)
+      // shows its latest attempt.
       n.status = "running";
       n.attempts += 1;
       n.startedAt = at;
       n.finishedAt = null;
       n.error = null;
+      n.text = "";
+      n.tools = [];
       state.current = id;
       break;
     case "node_finished":
@@ -233,6 +237,13 @@ function logLine(seq, type, nodeId, at, data) {
       break;
     case "human_input_received":
       message = `Answered: ${short(data.response)}`;
+      break;
+    case "run_resumed":
+      level = "warn";
+      message = `Run resumed from seq ${data.last_seq} (${data.reason || "taken over"})`;
+      break;
+    case "run_suspended":
+      message = `Run suspended (${data.reason || ""}): it goes on when resumed`;
       break;
     default:
       message = `${type} ${short(data)}`;

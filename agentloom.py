@@ -620,8 +620,8 @@ async def run_worker(settings: Settings) -> None:
     try:
         async with anyio.create_task_group() as runs:
             host.bind(runs)
-            runs.start_soon(stop_on_signal, host, settings.shutdown_grace_seconds)
-            await host.work_forever()
+            runs.start_soon(host.work_forever)
+            await stop_on_signal(host, settings.shutdown_grace_seconds)
             runs.cancel_scope.cancel()
     finally:
         runtime.vectors.close()

@@ -44,6 +44,8 @@ class RunControl:
         self.parked = 0
         self.waiting: dict[str, int] = {}
         """Human nodes waiting for their answer (node id -> how many executions)."""
+        self.waited: list[str] = []
+        """The human nodes that were waiting when the run was stopped."""
         self._changed = anyio.Event()
 
     def stop(self, mode: StopMode, reason: str = "") -> None:
@@ -51,6 +53,8 @@ class RunControl:
         suspend): a user's cancel during a shutdown still ends the run `cancelled`."""
         if self.mode is None or _PRECEDENCE[mode] > _PRECEDENCE[self.mode]:
             self.mode, self.reason = mode, reason
+            # As it is now: the waits end (and leave `waiting`) as the scope cancels them.
+            self.waited = sorted(self.waiting)
         self.scope.cancel()
 
     def drain(self) -> None:

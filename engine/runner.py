@@ -185,7 +185,7 @@ class WorkflowRunner:
                 if control.mode == "abandon":
                     return RunResult(status="abandoned", execution_time_ms=elapsed)
                 if control.mode == "suspend":
-                    waiting = sorted(control.waiting) or None
+                    waiting = control.waited or None
                     await emit(RunSuspended(reason=control.reason, waiting=waiting))
                     return RunResult(
                         status="suspended", error=control.reason, execution_time_ms=elapsed

@@ -46,6 +46,9 @@ MAX_BATCH = 500
 """Events per write; a larger backlog is written in several ordered writes."""
 MAX_PENDING = 5000
 """Unwritten events a run may hold before `publish` waits for the log (back-pressure)."""
+WRITTEN_AT_ONCE = TERMINAL_EVENT_TYPES | {"run_suspended"}
+"""Events whose `publish` returns only once the whole log is stored: the run's last words
+in this process."""
 
 
 def final_fields(event: ExecutionEvent) -> dict[str, Any]:
@@ -155,9 +158,9 @@ class RunRecorder:
             return
         run.pending.append(event)
         self._track(run, event)
-        if event.type in TERMINAL_EVENT_TYPES or len(run.pending) >= MAX_PENDING:
-            # In the caller's task: a shielded terminal publish must not depend on the
-            # flusher task, which a shutdown may have cancelled.
+        if event.type in WRITTEN_AT_ONCE or len(run.pending) >= MAX_PENDING:
+            # In the caller's task: a shielded terminal (or suspending) publish must not
+            # depend on the flusher task, which a shutdown may have cancelled.
             await self._drain(run)
         else:
             run.wake.set()

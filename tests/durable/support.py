@@ -85,7 +85,8 @@ def loop_llm() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 class SlowService:
-    """`GET /inc?n=N` answers `{"n": N + 1}` after `delay_s`; `GET /wait` after `long_s`."""
+    """`GET /inc?n=N` answers `{"n": N + 1}` after `delay_s`; `GET /wait` after `long_s`
+    (as it is when the request arrives)."""
 
     def __init__(self, *, delay_s: float = 0.015, long_s: float = 3.0) -> None:
         self.delay_s = delay_s

@@ -1,0 +1,122 @@
+"""Waiting costs nothing: a run waiting for a person holds no lease and no task, survives
+server restarts, and the answer continues it on whichever process claims it.
+
+One run is started over REST and answered with GraphQL `submitHumanInput`; another is
+started over AG-UI and answered with seed 003's `/ag-ui/human-input`. Both wait through
+two server restarts; their stored request (so their interrupt id) stays the one asked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.agui.helpers import human_workflow, run_input
+from tests.durable.support import Database, create_workflow, execute, finished, node, wait_until
+from tests.support.live import LiveServer
+
+WAITING = "query($id: ID!) { execution(id: $id) { status waitingForInput takeovers } }"
+SUBMIT = (
+    "mutation($i: SubmitHumanInputInput!) { submitHumanInput(input: $i) "
+    "{ accepted userErrors { field code message } } }"
+)
+
+
+def graphql(server: LiveServer, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    with server.client(token) as c:
+        r = c.post("/graphql", json={"query": query, "variables": variables})
+    assert r.status_code == 200 and not r.json().get("errors"), r.text
+    data: dict[str, Any] = r.json()["data"]
+    return data
+
+
+def waiting(server: LiveServer, token: str, execution_id: str) -> bool:
+    found = graphql(server, token, WAITING, id=execution_id)["execution"]
+    return bool(found["status"] == "RUNNING" and found["waitingForInput"])
+
+
+def test_a_waiting_run_survives_two_restarts_and_goes_on_when_answered(
+    server_factory: Callable[..., LiveServer], mongo_uri: str
+) -> None:
+    settings = {"release_waits_after_seconds": 0.2, "lease_seconds": 2}
+    server = server_factory(**settings)
+    user = server.register()
+    db = Database(mongo_uri, server.settings.database)
+    nodes = [
+        node("start-1", "start"),
+        node("human-1", "human", prompt="Approve {input.doc}?"),
+        node("out", "output", key="answer", value="Answer: {human-1.response}"),
+        node("end-1", "end"),
+    ]
+    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
+             enumerate(itertools.pairwise(nodes))]  # fmt: skip
+    with server.client(user["token"]) as c:
+        by_rest = execute(c, create_workflow(c, nodes, edges), {"doc": "the plan"})
+        body = run_input(human_workflow(), "the budget")
+        with c.stream("POST", "/ag-ui", json=body) as r:  # started; the stream is not needed
+            assert r.status_code == 200
+            next(r.iter_lines())
+    wait_until(lambda: db.db.executions.count_documents({"run_id": body["runId"]}) == 1, 10, "run")
+    by_agui = db.db.executions.find_one({"run_id": body["runId"]})["_id"]
+    runs = (by_rest, by_agui)
+    for eid in runs:
+        wait_until(lambda eid=eid: waiting(server, user["token"], eid), 15, f"{eid} to wait")
+    logs = {eid: db.events(eid) for eid in runs}
+    requests = {eid: list(db.db.human_requests.find({"execution_id": eid})) for eid in runs}
+    for eid in runs:
+        stored = db.execution(eid)
+        # No process holds it: no lease, nothing to renew, nothing to take over.
+        assert stored["lease_owner"] is None and stored["lease_expires_at"] is None
+        assert stored["waiting"] is True and stored["status"] == "running"
+        types = [e["type"] for e in logs[eid]]
+        assert types[-1] == "run_suspended" and logs[eid][-1]["data"] == {
+            "reason": "waiting_for_input",
+            "waiting": ["human-1"],
+        }
+        assert len(requests[eid]) == 1 and requests[eid][0]["status"] == "pending"
+
+    for _ in range(2):  # two restarts: nothing about the waiting runs changes
+        server.stop()
+        server = server_factory(**settings)
+        time.sleep(1.0)  # a few sweeps of the new server
+        for eid in runs:
+            assert waiting(server, user["token"], eid)
+            assert db.events(eid) == logs[eid]
+
+    # The answers, one per way in, each on a server that never ran the run.
+    answered = graphql(
+        server,
+        user["token"],
+        SUBMIT,
+        i={"executionId": by_rest, "response": "yes", "nodeId": "human-1"},
+    )["submitHumanInput"]
+    assert answered == {"accepted": True, "userErrors": []}
+    with server.client(user["token"]) as c:
+        r = c.post(
+            "/ag-ui/human-input",
+            json={"threadId": body["threadId"], "runId": body["runId"], "response": "approved"},
+        )
+        assert r.status_code == 200 and r.json() == {"success": True}, r.text
+        done = {eid: finished(c, eid, timeout=30) for eid in runs}
+    assert done[by_rest]["output_data"] == {"answer": "Answer: yes"}
+    assert "Answer: approved" in json.dumps(done[by_agui]["output_data"])
+    for eid in runs:
+        stored = db.events(eid)
+        assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
+        assert stored[: len(logs[eid])] == logs[eid]  # the log only grew
+        types = [e["type"] for e in stored]
+        tail = types[len(logs[eid]) :]
+        assert tail[0] == "run_resumed" and stored[len(logs[eid])]["data"]["reason"] == (
+            "input_received"
+        )
+        assert types.count("human_input_requested") == 1 and tail[-1] == "run_finished"
+        assert "human_input_received" in tail and types.count("node_started") == 4
+        # The same request was answered (the interrupt id `<execution>:<node>` never moved).
+        after = list(db.db.human_requests.find({"execution_id": eid}))
+        assert [r["_id"] for r in after] == [requests[eid][0]["_id"]]
+        assert after[0]["status"] == "consumed"
+        assert db.execution(eid)["takeovers"] == 0  # waiting is not a crash
+    db.close()

@@ -246,6 +246,12 @@ class ExecutionService:
         items = await self._events.after(execution_id, offset, limit=limit) if limit else []
         return Page(items=items, total=await self._events.last_seq(execution_id))
 
+    async def graph(self, owner: Owner, execution_id: str) -> tuple[list[Any], list[Any]]:
+        """The graph snapshot the run executes: stored apart from the execution record,
+        which `get` and `find` read without it."""
+        await self.get(owner, execution_id)
+        return await self._executions.graph(execution_id)
+
     async def all_events(self, owner: Owner, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""
         await self.get(owner, execution_id)

@@ -11,9 +11,9 @@ Invariants:
 - seqs are stored 1..N without gap: a batch leaves the buffer only once written,
   and a failed or cancelled write is retried with the same seqs (the store treats
   a seq it already has as written);
-- the final status is written before the terminal event, and `publish` of the
-  terminal event returns only once the whole log is stored, so a run is over
-  only when its log is complete.
+- the final status is written after every other event and before the terminal
+  event, and `publish` of the terminal event returns only once the whole log is
+  stored, so a run is over only when its log is complete.
 
 Progress and the current node are kept in memory (`live_state`) and written to
 the execution at most once per `status_interval_s`; the final write carries them.
@@ -201,6 +201,12 @@ class RunRecorder:
         delay = 0.05
         while True:
             try:
+                rest = batch
+                if terminal is not None and len(batch) > 1:
+                    # The events before the terminal one go first: whoever sees the final
+                    # status also sees them (a fast run's whole log can be one batch).
+                    await self._events.append(batch[:-1])
+                    rest = [terminal]
                 if terminal is not None:
                     # Before the terminal event is stored: whoever sees the end of the log
                     # also sees the final status.
@@ -212,7 +218,7 @@ class RunRecorder:
                     if not await self._executions.finish(run.execution_id, **fields):
                         if "worker" in fields:
                             raise RunLost(f"{run.execution_id} is not ours to end any more")
-                await self._events.append(batch)
+                await self._events.append(rest)
                 return
             except anyio.get_cancelled_exc_class():
                 raise

@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/request_log.py
+	$(BIN)/python bench/recovery.py
 
 schema: $(BIN)/agentloom
 	$(BIN)/agentloom export-schema > schema.graphql

@@ -564,7 +564,16 @@ class ExecutionMutationRoot:
 AfterSeq = Annotated[int, strawberry.argument(description="Start after this seq (0: all).")]
 ExecutionIdArg = Annotated[strawberry.ID, strawberry.argument(description="The run.")]
 CHANGES_STATUS = frozenset(
-    {"run_started", "run_finished", "run_failed", "run_cancelled", "progress"}
+    {
+        "run_started",
+        "run_finished",
+        "run_failed",
+        "run_cancelled",
+        "progress",
+        # issue 16: waitingForInput and takeovers change with these
+        "run_suspended",
+        "run_resumed",
+    }
 )
 
 

@@ -81,6 +81,9 @@ class RunHistory:
     """The type of the terminal event, if the log has one."""
     takeovers: int = 0
     """`run_resumed` events with reason `lease_lapsed`: crashes survived so far."""
+    suspended: str | None = None
+    """The reason of a `run_suspended` that is the log's last event (the run left its
+    process that way), else None."""
 
     @classmethod
     def of(cls, execution_id: str, events: Iterable[ExecutionEvent]) -> RunHistory:
@@ -93,6 +96,7 @@ class RunHistory:
         """Fold one event in (events come in seq order)."""
         self.last_seq = max(self.last_seq, event.seq)
         kind, data, node_id = event.type, event.data, event.node_id
+        self.suspended = str(data.get("reason") or "") if kind == "run_suspended" else None
         if kind == "run_started" and self.started_at is None:
             self.started_at = event.timestamp
         elif kind == "run_resumed" and data.get("reason") == TAKEOVER:

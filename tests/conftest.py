@@ -37,6 +37,9 @@ def server_factory(mongo_uri: str, tmp_path: Path) -> Iterator[Callable[..., Liv
             "mongodb_uri": mongo_uri,
             "database": database,
             "data_dir": tmp_path / "data",
+            # A stopped test server hands its runs back at once instead of waiting for
+            # their nodes (the product's default grace is 20 s; issue 16).
+            "shutdown_grace_seconds": 1.0,
         }
         values.update(settings)
         server = start_live_server(environ=environ, **values)

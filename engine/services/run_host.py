@@ -305,9 +305,9 @@ class RunHost:
             # It ended after all (the process died after its last event): settle the status.
             await self._settle_ended(execution, history.terminal)
             return
-        reason = (
-            "input_received" if taken.reason == "handed_back" and history.asked else taken.reason
-        )
+        reason = taken.reason
+        if reason == "handed_back" and history.suspended == WAITING_FOR_INPUT:
+            reason = "input_received"
         resume = Resume(
             history=history,
             previous_owner=taken.previous_owner,

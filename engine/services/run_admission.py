@@ -75,6 +75,8 @@ class RunAdmission:
 
     async def claim_for(self, owner_id: str, *, worker: str, lease_s: float) -> Execution | None:
         """Claim the owner's oldest pending run if the owner has a free slot."""
+        if not await self._room(owner_id):
+            return None  # (checked first: a claim put back would touch the run for nothing)
         for _ in range(CLAIM_TRIES):
             execution_id = await self._executions.oldest_pending(owner_id)
             if execution_id is None:
@@ -88,16 +90,25 @@ class RunAdmission:
             return None
         return None
 
+    async def _room(self, owner_id: str) -> bool:
+        """Whether the owner has a free slot, freeing those of runs that ended without
+        giving theirs back."""
+        holders = await self._slots.holders(owner_id)
+        if len(holders) < self.limit:
+            return True
+        alive = await self._executions.running_ids(holders)
+        stale = [h for h in holders if h not in alive]
+        if stale:
+            await self._slots.drop(owner_id, stale)
+        return len(holders) - len(stale) < self.limit
+
     async def _admit(self, owner_id: str, execution_id: str) -> bool:
         if await self._slots.acquire(owner_id, execution_id, self.limit):
             return True
-        holders = await self._slots.holders(owner_id)
-        alive = await self._executions.running_ids(holders)
-        stale = [h for h in holders if h not in alive and h != execution_id]
-        if not stale:
-            return False
-        await self._slots.drop(owner_id, stale)
-        return await self._slots.acquire(owner_id, execution_id, self.limit)
+        # Full after all (another claim took the last slot): once more, after freeing stale.
+        return await self._room(owner_id) and await self._slots.acquire(
+            owner_id, execution_id, self.limit
+        )
 
     async def finished(self, owner_id: str, execution_id: str) -> None:
         """A run ended: its slot is free."""

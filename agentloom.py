@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     """Browser origins allowed to call the API (comma list); CORS is off when empty."""
     sse_keepalive_seconds: float = Field(default=15.0, gt=0)
     """An SSE comment after this long without a frame keeps idle AG-UI streams open."""
+    credential_recheck_seconds: float = Field(default=60.0, gt=0)
+    """Open WebSockets and SSE streams re-check their token or API key this often (and at
+    its expiry); a revoked or expired one ends them (graph/credential_watch.py)."""
 
     @property
     def production(self) -> bool:

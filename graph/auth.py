@@ -19,6 +19,9 @@ class TokenClaims:
     subject: str
     """The user id."""
     role: str
+    expires_at: float | None = None
+    """When the token stops being valid (`exp`, seconds since the epoch): open sockets
+    re-check it then (graph/credential_watch.py)."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -64,4 +67,9 @@ class TokenService:
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("Could not validate credentials")
         role = claims.get("role")
-        return TokenClaims(subject=subject, role=role if role in ("user", "admin") else "user")
+        expiry = claims.get("exp")
+        return TokenClaims(
+            subject=subject,
+            role=role if role in ("user", "admin") else "user",
+            expires_at=float(expiry) if isinstance(expiry, int | float) else None,
+        )

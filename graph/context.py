@@ -67,6 +67,8 @@ class Viewer:
     """Set when an API key limited to these workflows authenticated the request."""
     api_key_id: str | None = None
     """The API key that authenticated the request (None for a JWT)."""
+    expires_at: float | None = None
+    """When the credential stops being valid (seconds since the epoch; None: no expiry)."""
 
 
 @dataclass(kw_only=True)
@@ -83,6 +85,9 @@ class Context:
     """Local mode: the username a request without credentials acts as (graph/local_mode.py)."""
     request: Any = None
     response: Any = None
+    watched: bool = False
+    """Set by a connection that re-checks the credential itself (the GraphQL WebSockets,
+    graph/credential_watch.py); other streams get their subscriptions guarded."""
     _viewer: Viewer | None = None
     _user: User | None = None
 
@@ -128,9 +133,33 @@ class Context:
             claims = self.services.tokens.claims(token)
             if not await self.services.accounts.exists(claims.subject):
                 raise Unauthenticated("Could not validate credentials")
-            self._viewer = Viewer(user_id=claims.subject, role=claims.role)
+            self._viewer = Viewer(
+                user_id=claims.subject, role=claims.role, expires_at=claims.expires_at
+            )
             note_caller(claims.subject)  # the request log's user (engine.diagnostics)
         return self._viewer
+
+    def has_credential(self) -> bool:
+        """Whether the caller sent a token or API key (one that can expire or be revoked)."""
+        return bool(self.bearer_token() or self.api_key_value())
+
+    async def recheck(self) -> Viewer | None:
+        """The viewer as the credential says now, read past every cache: a revoked or
+        expired API key, an expired token or a removed account is `Unauthenticated`.
+        None when there is no credential to check (anonymous or local mode). Long-lived
+        connections call it on each new operation and periodically."""
+        token = self.bearer_token()
+        key = token if token and token.startswith("acl_") else None
+        if not token and self.api_key_value():
+            key = self.api_key_value()
+        if key:
+            return await self._api_key_viewer(key)
+        if not token:
+            return None
+        claims = self.services.tokens.claims(token)
+        if await self.services.accounts.user(claims.subject) is None:
+            raise Unauthenticated("Could not validate credentials")
+        return Viewer(user_id=claims.subject, role=claims.role, expires_at=claims.expires_at)
 
     async def access(self) -> Access:
         """The caller and the workflows they reach, for the workflow-scoped services
@@ -164,8 +193,13 @@ class Context:
             raise Unauthenticated("Invalid API key")
         self._user = user
         scope = frozenset(key.scoped_workflow_ids) if key.scoped_workflow_ids else None
+        expires = key.expires_at.timestamp() if key.expires_at else None
         return Viewer(
-            user_id=user.id, role=user.role, scoped_workflow_ids=scope, api_key_id=key.id
+            user_id=user.id,
+            role=user.role,
+            scoped_workflow_ids=scope,
+            api_key_id=key.id,
+            expires_at=expires,
         )
 
     async def _local_viewer(self, username: str) -> Viewer:

@@ -24,6 +24,8 @@ from graph.accounts import AccountMutation, AccountQuery, UserType
 from graph.agent_runs import AgentRunMutationRoot
 from graph.analytics import AnalyticsQueryRoot
 from graph.builders import BuilderMutationRoot, BuilderQueryRoot, BuilderSubscriptionRoot
+from graph.context import Context
+from graph.credential_watch import guarded, recheck_seconds
 from graph.datasources import DataSourceMutationRoot, DataSourceQueryRoot, DataSourceType
 from graph.depth_limit import depth_rule
 from graph.discovery import DiscoveryMutationRoot
@@ -104,6 +106,16 @@ class RequestLimits(AddValidationRules):
 
 
 class AgentloomSchema(strawberry.Schema):
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        # Every subscription stream (SSE routes, the seed WebSocket, GraphQL over SSE and
+        # multipart) ends when its credential fails a periodic re-check; the GraphQL
+        # WebSockets re-check per connection instead (graph/credential_watch.py).
+        results = await super().stream(*args, **kwargs)
+        context = kwargs.get("context_value")
+        if isinstance(context, Context) and not context.watched and context.has_credential():
+            return guarded(results, context, recheck_seconds(context))
+        return results
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

@@ -17,6 +17,7 @@ from strawberry.subscriptions import (
 )
 
 from engine.errors import Unauthenticated
+from graph.checked_sockets import CheckedLegacyWSHandler, CheckedTransportWSHandler
 from graph.context import Context, Services
 from graph.forwarded import trusted_proxies
 from graph.local_mode import local_username
@@ -52,6 +53,11 @@ def context_for(services: Services, request: Request | WebSocket, response: Any 
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    # Both WebSocket protocols re-check the credential on each operation and while
+    # operations run (graph/checked_sockets.py).
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
+    graphql_ws_handler_class = CheckedLegacyWSHandler
+
     def __init__(self, schema: Any, services: Services, **kwargs: Any) -> None:
         # Uploads follow the GraphQL multipart request spec (`uploadFile`).
         super().__init__(

@@ -6,24 +6,34 @@ frame, with a `{"type": "status", ...}` frame whenever the run's status,
 progress or current node changes. A bad or missing token, or another
 user's execution, is accepted and then closed with 1008 before any data: the
 seed's clients read the close code, which a refused handshake (HTTP 403) never
-gives them.
+gives them. A credential that fails a later re-check (revoked, expired, account gone:
+graph/credential_watch.py) gets a last `{"type": "error"}` frame and a close with
+4401, or 4403 when it no longer reaches the run.
+
+The socket is read while the run is relayed, so a client that leaves is noticed at
+once, even while the run emits nothing (waiting for a person), and its subscription
+released.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import aclosing
 from typing import Any
 
+import anyio
 from graphql import ExecutionResult
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.errors import AgentloomError
 from graph.context import Context
+from graph.credential_watch import lost_code
 from graph.local_mode import local_username
 from graph.view import client_address
 from rest_compat.operations import operation
 
 POLICY_VIOLATION = 1008
+NORMAL_CLOSURE = 1000
 STATUS_EVENTS = frozenset(
     {"run_started", "node_started", "progress", "run_finished", "run_failed", "run_cancelled"}
 )
@@ -76,32 +86,60 @@ async def execution_socket(websocket: WebSocket) -> None:
     }
     try:
         await websocket.send_text(json.dumps({"type": "status", "data": status}))
-        stream = await schema.subscribe(
-            SUBSCRIPTION.document,
-            variable_values={"id": execution_id, "after": after},
-            context_value=context,
+        code: int | None = None
+        async with anyio.create_task_group() as tasks:
+            # Whichever ends first (the stream, or the client leaving) ends the other.
+            tasks.start_soon(_until_disconnect, websocket, tasks.cancel_scope)
+            code = await _relay(websocket, context, execution_id, after, status)
+            tasks.cancel_scope.cancel()
+        if code is not None:  # None: the client left, and the relay with it
+            await websocket.close(code=code)
+    except WebSocketDisconnect:
+        return  # the run goes on without this client
+
+
+async def _until_disconnect(websocket: WebSocket, group: anyio.CancelScope) -> None:
+    """Read (and ignore) what the client sends until it leaves; then stop the relay."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+    group.cancel()
+
+
+async def _relay(
+    websocket: WebSocket,
+    context: Context,
+    execution_id: str,
+    after: int,
+    status: dict[str, Any],
+) -> int:
+    """Relay the run's events (and status changes) until it ends; the close code."""
+    stream = await websocket.app.state.schema.subscribe(
+        SUBSCRIPTION.document,
+        variable_values={"id": execution_id, "after": after},
+        context_value=context,
+    )
+    if isinstance(stream, ExecutionResult):
+        await websocket.send_text(
+            json.dumps({"type": "error", "data": {"message": "subscription failed"}})
         )
-        if isinstance(stream, ExecutionResult):
-            await websocket.send_text(
-                json.dumps({"type": "error", "data": {"message": "subscription failed"}})
-            )
-            await websocket.close()
-            return
-        async for result in stream:
+        return NORMAL_CLOSURE
+    async with aclosing(stream) as results:
+        async for result in results:
             if result.errors:
-                await websocket.send_text(
-                    json.dumps({"type": "error", "data": {"message": result.errors[0].message}})
+                error = result.errors[0]
+                code = (error.extensions or {}).get("code")
+                data = (
+                    {"message": error.message, "code": code} if code else {"message": error.message}
                 )
-                break
+                await websocket.send_text(json.dumps({"type": "error", "data": data}))
+                return lost_code(result) or NORMAL_CLOSURE
             event = dict(result.data["executionEvents"])
             event["type"] = event["type"].lower()  # the EventType enum's values
             await websocket.send_text(json.dumps(_event_frame(event), default=str))
             if event["type"] in STATUS_EVENTS:
                 status = _next_status(status, event)
                 await websocket.send_text(json.dumps({"type": "status", "data": status}))
-        await websocket.close()
-    except WebSocketDisconnect:
-        return  # the run goes on without this client
+    return NORMAL_CLOSURE
 
 
 def _event_frame(event: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,11 @@ T = TypeVar("T")
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+MAX_OFFSET = 2**31 - 1
+"""The furthest position a cursor (or seed 000's `skip`) may name: GraphQL's Int range,
+which keeps every offset a database can take."""
+MAX_SEARCH = 1000
+"""Characters in a list's `search` text."""
 
 
 def stored(member: Enum) -> str:
@@ -145,11 +150,18 @@ def decode_cursor(cursor: str, field: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind == "pos" and value.isdigit():
+        if kind == "pos" and value.isdigit() and len(value) <= 10 and int(value) <= MAX_OFFSET:
             return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise ValidationFailed(f"{field} is not a cursor this list gave out", field=field)
+
+
+def search_text(value: str | None) -> str | None:
+    """A list's `search` argument: None when empty, refused past `MAX_SEARCH` characters."""
+    if value and len(value) > MAX_SEARCH:
+        raise ValidationFailed(f"search must be at most {MAX_SEARCH} characters", field="search")
+    return value or None
 
 
 @dataclass(frozen=True, kw_only=True)

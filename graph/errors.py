@@ -28,7 +28,9 @@ def annotate(error: GraphQLError) -> GraphQLError:
         extensions["code"] = original.code
         if original.field:
             extensions["field"] = original.field
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError):
+        # graphql-core wraps a scalar's refusal of a variable (`Int cannot represent...`)
+        # in the variable's error: bad input, not a failure of ours.
         is_variable_error = error.message.startswith("Variable '$")
         extensions["code"] = "BAD_USER_INPUT" if is_variable_error else "GRAPHQL_VALIDATION_FAILED"
     else:

@@ -33,6 +33,7 @@ from graph.conventions import (
     UserError,
     build_connection,
     connection_type,
+    search_text,
     stored,
     window,
 )
@@ -464,7 +465,7 @@ async def execution_page(
     base = ExecutionQuery(
         workflow_id=workflow_id,
         status=stored(status) if status else None,
-        search=search or None,
+        search=search_text(search),
         skip=0,
         limit=1,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -16,6 +17,7 @@ from strawberry.subscriptions import (
     MULTIPART_SUBSCRIPTION_PROTOCOL,
 )
 
+from engine import json_input
 from engine.errors import Unauthenticated
 from graph.checked_sockets import CheckedLegacyWSHandler, CheckedTransportWSHandler
 from graph.context import Context, Services
@@ -71,6 +73,25 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json_plain(self, data: object) -> str:
         return json.dumps(data, separators=(",", ":"))
+
+    def decode_json(self, data: str | bytes) -> object:
+        # WebSocket messages and GET parameters are held to the same rules as HTTP bodies
+        # (engine/json_input.py); a refused one is invalid JSON to strawberry (4400 / 400).
+        return json_input.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            value = self.decode_json(data)
+        except json_input.JsonInputError as error:
+            raise HTTPException(400, f"body: {error.reason}") from error
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, f"body: not valid JSON ({error.msg})") from error
+        except ValueError as error:  # e.g. bytes that are not UTF-8, JSON's own encodings
+            raise HTTPException(400, "body: not valid JSON") from error
+        if not isinstance(value, dict | list):
+            # A bare string or number: strawberry would fail reading fields from it.
+            raise HTTPException(400, "body: must be a JSON object with `query`")
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         return context_for(self.services, request, response)

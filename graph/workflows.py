@@ -26,6 +26,7 @@ from graph.conventions import (
     UserError,
     build_connection,
     connection_type,
+    search_text,
     stored,
     window,
 )
@@ -528,7 +529,7 @@ class WorkflowQueryRoot:
             field=WorkflowSortField.CREATED_AT, direction=OrderDirection.DESC
         )
         base = WorkflowQuery(
-            search=search or None,
+            search=search_text(search),
             status=stored(status) if status else None,
             sort_by=cast(SortField, stored(order.field)),
             sort_order="asc" if order.direction is OrderDirection.ASC else "desc",

@@ -203,6 +203,11 @@ async def upload_file(request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise PayloadTooLarge(f"upload exceeds {MAX_UPLOAD_BYTES} bytes")
+        if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+            # No body, or not a form: the parser would fail on the missing header.
+            raise ApiError(
+                422, "VALIDATION_ERROR", "file: send the file as multipart/form-data field `file`"
+            )
         parser = MultiPartParser(request.headers, _capped_body(request, cap), max_files=1)
         try:
             form = await parser.parse()

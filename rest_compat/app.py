@@ -17,6 +17,7 @@ from rest_compat import (
     v1_workflows,
 )
 from rest_compat.errors import install_error_handlers
+from rest_compat.json_guard import JsonBodyGuard
 from rest_compat.openapi import install_openapi
 from rest_compat.v1_websocket import execution_socket
 
@@ -35,6 +36,8 @@ ROUTERS = (
 
 def install_rest(app: FastAPI) -> None:
     install_error_handlers(app)
+    # Unreadable JSON bodies get a 400 naming why, before any parser meets them.
+    app.add_middleware(JsonBodyGuard)
     for router in ROUTERS:
         app.include_router(router)
     app.router.routes.append(

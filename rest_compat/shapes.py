@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from graph.conventions import encode_cursor
+from fastapi import Path, Query
+
+from graph.conventions import MAX_OFFSET, encode_cursor
 from rest_compat.errors import ApiError
 
 # The graph travels as seed 003's workflowJson string: every field a client stored
@@ -51,10 +53,20 @@ def enum_in(value: str | None, field: str, allowed: tuple[str, ...]) -> str | No
     return value.upper()
 
 
+Skip = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip (0 to 2147483647).")
+]
+"""Seed 000's `skip`, its bounds in the OpenAPI document too."""
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="At most this many (1 to 100).")]
+VersionNumber = Annotated[
+    int, Path(ge=1, le=MAX_OFFSET, description="A version number (1, 2, ...).")
+]
+
+
 def page_args(skip: int, limit: int) -> dict[str, Any]:
     """Seed 000's skip/limit as a connection's first/after (422 naming the field)."""
-    if skip < 0:
-        raise ApiError(422, "VALIDATION_ERROR", "skip: must be >= 0")
+    if not 0 <= skip <= MAX_OFFSET:
+        raise ApiError(422, "VALIDATION_ERROR", f"skip: must be between 0 and {MAX_OFFSET}")
     if not 1 <= limit <= MAX_PAGE:
         raise ApiError(422, "VALIDATION_ERROR", f"limit: must be between 1 and {MAX_PAGE}")
     return {"first": limit, "after": encode_cursor(skip - 1) if skip else None}

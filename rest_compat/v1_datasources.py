@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from rest_compat.errors import ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
-from rest_compat.shapes import enum_in, enum_out, page_args, v1_time
+from rest_compat.shapes import MAX_PAGE, Limit, Skip, enum_in, enum_out, page_args, v1_time
 
 router = APIRouter(prefix="/api/v1/data-sources", tags=["data sources (v1)"])
 
@@ -94,8 +94,8 @@ def _text_field(value: Any, name: str) -> str:
 @router.get("")
 async def list_data_sources(
     request: Request,
-    skip: int = Query(0),
-    limit: int = Query(100),
+    skip: Skip = 0,
+    limit: Limit = MAX_PAGE,
     type: str | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:

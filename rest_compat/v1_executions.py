@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from rest_compat.errors import ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
-from rest_compat.shapes import enum_in, enum_out, page_args, v1_time
+from rest_compat.shapes import MAX_PAGE, Limit, Skip, enum_in, enum_out, page_args, v1_time
 
 router = APIRouter(tags=["executions (v1)"])
 
@@ -150,8 +150,8 @@ async def create_execution(request: Request, body: CreateExecutionBody) -> dict[
 @router.get("/api/v1/executions")
 async def list_executions(
     request: Request,
-    skip: int = Query(0),
-    limit: int = Query(100),
+    skip: Skip = 0,
+    limit: Limit = MAX_PAGE,
     workflow_id: str | None = None,
     status: str | None = None,
     search: str | None = None,
@@ -211,11 +211,9 @@ async def execution_logs(
     execution_id: str,
     level: str | None = None,
     node_id: str | None = None,
-    skip: int = Query(0),
-    limit: int = Query(100),
+    skip: Skip = 0,
+    limit: int = Query(100, ge=1, le=1000, description="At most this many (1 to 1000)."),
 ) -> dict[str, Any]:
-    if skip < 0:
-        raise ApiError(422, "VALIDATION_ERROR", "skip: must be >= 0")
     if not 1 <= limit <= 1000:
         raise ApiError(422, "VALIDATION_ERROR", "limit: must be between 1 and 1000")
     logs: list[dict[str, Any]] = []

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from rest_compat.errors import ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.shapes import (
+    MAX_PAGE,
     TEMPLATE_FIELDS,
     VERSION_FIELDS,
     WORKFLOW_FIELDS,
+    Limit,
+    Skip,
+    VersionNumber,
     enum_in,
     graph_json,
     page_args,
@@ -117,8 +121,8 @@ def _missing(what: str, workflow_id: str) -> ApiError:
 @router.get("")
 async def list_workflows(
     request: Request,
-    skip: int = Query(0),
-    limit: int = Query(100),
+    skip: Skip = 0,
+    limit: Limit = MAX_PAGE,
     search: str | None = None,
     status: str | None = None,
     sort_by: str = "created_at",
@@ -246,7 +250,7 @@ async def list_versions(request: Request, workflow_id: str) -> list[dict[str, An
 
 
 @router.get("/{workflow_id}/versions/{version}")
-async def get_version(request: Request, workflow_id: str, version: int) -> dict[str, Any]:
+async def get_version(request: Request, workflow_id: str, version: VersionNumber) -> dict[str, Any]:
     found = (await execute(request, VERSION, {"id": workflow_id, "v": version}))["workflow"]
     if found is None:
         raise _missing("Workflow", workflow_id)
@@ -257,7 +261,7 @@ async def get_version(request: Request, workflow_id: str, version: int) -> dict[
 
 @router.post("/{workflow_id}/versions/{version}/rollback")
 async def rollback(
-    request: Request, workflow_id: str, version: int, body: RollbackBody | None = None
+    request: Request, workflow_id: str, version: VersionNumber, body: RollbackBody | None = None
 ) -> dict[str, Any]:
     fields = {"id": workflow_id, "version": version, "comment": body.comment if body else None}
     data = await execute(request, ROLLBACK, {"i": fields})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from engine import json_input
 from engine.errors import ValidationFailed
 
 
@@ -14,7 +14,9 @@ def parse_workflow_json(
     """The document, which must be a JSON object; `nodes`/`edges` default to empty lists
     (with `defaults`; without, a missing one stays missing: an update keeps it)."""
     try:
-        document = json.loads(text)
+        document = json_input.loads(text)
+    except json_input.JsonInputError as error:
+        raise ValidationFailed(f"{field}: {error.reason}", field=field) from error
     except (ValueError, RecursionError) as error:
         raise ValidationFailed(f"{field} is not valid JSON", field=field) from error
     if not isinstance(document, dict):

@@ -38,6 +38,11 @@ from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MA
 from engine.knowledge.embeddings import OpenAIEmbeddingClients
 from engine.log_format import LogFormat, configure_logging
 from engine.outbound import OutboundGuard
+from engine.output_limits import (
+    DEFAULT_MAX_OUTPUT_BYTES,
+    MAX_OUTPUT_BYTES_CEILING,
+    OutputLimits,
+)
 from engine.pricing import PriceError, load_price_table
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
@@ -146,6 +151,10 @@ class Settings(BaseSettings):
     max_workflow_nodes: int = DEFAULT_MAX_NODES
     max_workflow_edges: int = DEFAULT_MAX_EDGES
     max_workflow_bytes: int = DEFAULT_MAX_BYTES
+    max_node_output_bytes: int = Field(
+        default=DEFAULT_MAX_OUTPUT_BYTES, ge=1024, le=MAX_OUTPUT_BYTES_CEILING
+    )
+    """A node output's cap as JSON; over it the node fails (its on_error policy applies)."""
     run_timeout_seconds: float = 3600.0
     node_timeout_seconds: float = 600.0
     lease_seconds: float = 30.0
@@ -311,6 +320,7 @@ def build_runtime(
             knowledge=knowledge,
             environ=dict(os.environ if environ is None else environ),
             prices=prices,
+            output_limits=OutputLimits(max_bytes=settings.max_node_output_bytes),
         )
     )
     host = RunHost(

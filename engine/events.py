@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from engine.clock import utcnow
+from engine.output_limits import capped_payload
 
 EventType = Literal[
     "run_started",
@@ -302,5 +303,6 @@ def to_execution_event(execution_id: str, seq: int, event: RunEvent) -> Executio
         seq=seq,
         type=event.kind,
         node_id=event.node_id,
-        data=event_data(event),
+        # Every event must be storable: an oversized payload is replaced by a marker.
+        data=capped_payload(event_data(event)),
     )

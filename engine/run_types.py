@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from engine.knowledge.ports import KnowledgeSearcher
 from engine.outbound import OutboundGuard
+from engine.output_limits import OutputLimits
 from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
 from engine.pricing import BUILTIN, PriceTable
 from engine.tools.catalog import ToolSpec
@@ -49,6 +50,8 @@ class RunServices:
     """First backoff delay of LLM/HTTP retries; doubles per attempt."""
     prices: PriceTable = BUILTIN
     """Prices the estimated cost in a run's `usage` (see `engine.pricing`)."""
+    output_limits: OutputLimits = field(default_factory=OutputLimits)
+    """How big and deep a node's output may be (see `engine.output_limits`)."""
 
 
 @dataclass(kw_only=True)

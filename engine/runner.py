@@ -56,6 +56,7 @@ from engine.events import (
 from engine.graph_model import Edge, parse_graph
 from engine.node_context import NodeContext, NodeResult, RunState
 from engine.nodes import NODE_TYPES
+from engine.output_limits import check_output
 from engine.run_control import SHUTDOWN, RunControl, StopMode
 from engine.run_errors import NodeFailed, NodeTimedOut, RunTimedOut, WorkflowInvalid
 from engine.run_history import NodeOutcome, ScopeKey
@@ -443,6 +444,8 @@ class WorkflowRunner:
             try:
                 with anyio.fail_after(timeout) if timeout else nullcontext():
                     result = await spec.run(context)
+                # Before it is stored or passed on: too big or deep fails the node.
+                check_output(result.output, state.services.output_limits, node_id=node_id)
             except TimeoutError as exc:
                 raise NodeTimedOut(
                     f"node {node_id!r} timed out after {timeout}s", field=node_id

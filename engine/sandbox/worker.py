@@ -25,6 +25,8 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
+from engine.json_input import depth
+from engine.output_limits import MAX_OUTPUT_DEPTH
 from engine.sandbox.protocol import read_frame, write_frame
 
 SLACK_BYTES = 32 * 1024 * 1024
@@ -168,6 +170,14 @@ def _classify(answer: dict[str, Any], memory: int) -> None:
                 output=None,
                 error_kind="failed",
                 error=f"the code's output exceeds {MAX_OUTPUT_CHARS // (1024 * 1024)} MB of JSON",
+            )
+        elif isinstance(output, str) and depth(output.encode()) > MAX_OUTPUT_DEPTH:
+            # Refused before anyone decodes it: the JSON decoder recurses per level.
+            answer.update(
+                ok=False,
+                output=None,
+                error_kind="failed",
+                error=f"the code's output is nested deeper than {MAX_OUTPUT_DEPTH} levels",
             )
         return
     if answer.get("error_kind"):

@@ -157,7 +157,20 @@ def test_runs_survive_sigkill_at_ten_random_points(
     kills = 0
     deadline = time.monotonic() + 200
     while not all(s.done.is_set() for s in subscribers.values()):
-        assert time.monotonic() < deadline, (f"seed {seed}", planned, points, crashes)
+        if time.monotonic() > deadline:
+            state = {
+                name: (
+                    db.execution(eid)["status"],
+                    db.execution(eid).get("lease_owner"),
+                    db.last_seq(eid),
+                    subscribers[name].last_seq,
+                    subscribers[name].done.is_set(),
+                    subscribers[name].error,
+                )
+                for name, eid in runs.items()
+            }
+            alive = {slot: proc.poll() for slot, proc in pool.procs.items()}
+            raise AssertionError((f"seed {seed}", planned, dict(crashes), state, alive))
         for name, eid in runs.items():
             if not points[name] or subscribers[name].last_seq < points[name][0]:
                 continue

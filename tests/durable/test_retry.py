@@ -43,7 +43,7 @@ def test_retry_from_a_failed_llm_node_reuses_the_calls_that_worked(
     nodes = [
         node("start-1", "start"),
         llm("a", "A {input.topic}"),
-        llm("c", "C {input.topic}"),  # a parallel branch, upstream of nothing retried
+        llm("c", "C {input.topic}"),  # a parallel branch, upstream of the node retried
         llm("b", "B {a}"),
         node("out", "transform", mapping={"b": "{b}", "c": "{c}"}),
         node("end-1", "end"),
@@ -52,6 +52,8 @@ def test_retry_from_a_failed_llm_node_reuses_the_calls_that_worked(
         {"id": "e1", "source": "start-1", "target": "a"},
         {"id": "e2", "source": "start-1", "target": "c"},
         {"id": "e3", "source": "a", "target": "b"},
+        # b also waits for c: c has surely finished (and is recorded) when b fails.
+        {"id": "e7", "source": "c", "target": "b"},
         {"id": "e4", "source": "b", "target": "out"},
         {"id": "e5", "source": "c", "target": "out"},
         {"id": "e6", "source": "out", "target": "end-1"},

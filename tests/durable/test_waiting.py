@@ -2,7 +2,8 @@
 server restarts, and the answer continues it on whichever process claims it.
 
 One run is started over REST and answered with GraphQL `submitHumanInput`; another is
-started over AG-UI and answered with seed 003's `/ag-ui/human-input`. Both wait through
+started over AG-UI and answered with seed 003's `/ag-ui/human-input`; a third, started
+over AG-UI too, is answered with an AG-UI `resume` naming its interrupt. Both wait through
 two server restarts; their stored request (so their interrupt id) stays the one asked.
 """
 
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.agui.helpers import human_workflow, run_input
+from tests.agui.helpers import human_workflow, run_input, sse_events
 from tests.durable.support import Database, create_workflow, execute, finished, node, wait_until
 from tests.support.live import LiveServer
 
@@ -56,12 +57,20 @@ def test_a_waiting_run_survives_two_restarts_and_goes_on_when_answered(
     with server.client(user["token"]) as c:
         by_rest = execute(c, create_workflow(c, nodes, edges), {"doc": "the plan"})
         body = run_input(human_workflow(), "the budget")
-        with c.stream("POST", "/ag-ui", json=body) as r:  # started; the stream is not needed
-            assert r.status_code == 200
-            next(r.iter_lines())
-    wait_until(lambda: db.db.executions.count_documents({"run_id": body["runId"]}) == 1, 10, "run")
-    by_agui = db.db.executions.find_one({"run_id": body["runId"]})["_id"]
-    runs = (by_rest, by_agui)
+        resumable = run_input(human_workflow(), "the hire")
+        for started in (body, resumable):
+            with c.stream("POST", "/ag-ui", json=started) as r:  # the stream is not needed
+                assert r.status_code == 200
+                next(r.iter_lines())
+
+    def run_of(started: dict[str, Any]) -> str:
+        wait_until(
+            lambda: db.db.executions.count_documents({"run_id": started["runId"]}) == 1, 10, "run"
+        )
+        return str(db.db.executions.find_one({"run_id": started["runId"]})["_id"])
+
+    by_agui, by_resume = run_of(body), run_of(resumable)
+    runs = (by_rest, by_agui, by_resume)
     for eid in runs:
         wait_until(lambda eid=eid: waiting(server, user["token"], eid), 15, f"{eid} to wait")
     logs = {eid: db.events(eid) for eid in runs}
@@ -100,9 +109,14 @@ def test_a_waiting_run_survives_two_restarts_and_goes_on_when_answered(
             json={"threadId": body["threadId"], "runId": body["runId"], "response": "approved"},
         )
         assert r.status_code == 200 and r.json() == {"success": True}, r.text
+        interrupt = {"interruptId": f"{by_resume}:human-1", "status": "resolved", "payload": "go"}
+        _, streamed = sse_events(c, "/ag-ui", {**resumable, "resume": [interrupt]})
+        assert streamed[-1]["type"] == "RUN_FINISHED", streamed[-3:]
+        assert "Answer: go" in json.dumps(streamed[-1].get("result"))
         done = {eid: finished(c, eid, timeout=30) for eid in runs}
     assert done[by_rest]["output_data"] == {"answer": "Answer: yes"}
     assert "Answer: approved" in json.dumps(done[by_agui]["output_data"])
+    assert "Answer: go" in json.dumps(done[by_resume]["output_data"])
     for eid in runs:
         stored = db.events(eid)
         assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))

@@ -24,6 +24,7 @@ from engine.knowledge.records import IngestEvent, KnowledgeBase, KnowledgeFile, 
 from graph.context import Context
 from graph.conventions import Node, UserError, build_connection, connection_type, window
 from graph.payloads import attempt
+from graph.uploads import file_part
 from graph.workflows import After, First, IdArg
 
 Info = strawberry.Info[Context, None]
@@ -455,7 +456,7 @@ class KnowledgeMutationRoot:
                 str(input.knowledge_base_id),
                 file_name=getattr(upload, "filename", None) or "",
                 content_type=getattr(upload, "content_type", None),
-                chunks=_chunks(upload),
+                chunks=_chunks(file_part(upload)),
                 task_group=group,
             )
         )

@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
+from engine.errors import ValidationFailed
 from engine.services.uploads import Upload as UploadRecord
 from graph.context import Context
 from graph.conventions import UserError
@@ -59,6 +60,17 @@ async def _chunks(upload: Any) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def file_part(upload: Any) -> Any:
+    """The file a multipart request sent for `file`; anything else (a string written in
+    the query itself) is the input's fault, not a crash reading it."""
+    if not callable(getattr(upload, "read", None)):
+        raise ValidationFailed(
+            "file must be a file part of a multipart request (GraphQL multipart request spec)",
+            field="file",
+        )
+    return upload
+
+
 @strawberry.type
 class UploadMutationRoot:
     @strawberry.mutation(description="Store a temporary file for a chat run (`fileId`).")
@@ -71,7 +83,7 @@ class UploadMutationRoot:
                 owner,
                 file_name=getattr(upload, "filename", None) or "upload",
                 content_type=getattr(upload, "content_type", None),
-                chunks=_chunks(upload),
+                chunks=_chunks(file_part(upload)),
             )
         )
         return UploadFilePayload(

@@ -17,10 +17,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from engine.services.analytics import DEFAULT_LIMIT, MAX_LIMIT
-from rest_compat.operations import execute, operation
+from rest_compat.operations import AUTHENTICATED, execute, operation
 from rest_compat.shapes import api_time
 
-router = APIRouter(prefix="/api/analytics", tags=["analytics (AgentCraftLab)"])
+# Authenticated before the window's dates are validated (rest_compat.operations).
+router = APIRouter(
+    prefix="/api/analytics", tags=["analytics (AgentCraftLab)"], dependencies=AUTHENTICATED
+)
 
 PROTOCOL_VALUES = {
     "GRAPHQL": "graphql",

@@ -19,6 +19,7 @@ from rest_compat import (
 from rest_compat.errors import install_error_handlers
 from rest_compat.json_guard import JsonBodyGuard
 from rest_compat.openapi import install_openapi
+from rest_compat.operations import AUTHENTICATED
 from rest_compat.v1_websocket import execution_socket
 
 ROUTERS = (
@@ -39,7 +40,8 @@ def install_rest(app: FastAPI) -> None:
     # Unreadable JSON bodies get a 400 naming why, before any parser meets them.
     app.add_middleware(JsonBodyGuard)
     for router in ROUTERS:
-        app.include_router(router)
+        # The caller is authenticated before a body or parameter is validated.
+        app.include_router(router, dependencies=AUTHENTICATED)
     app.router.routes.append(
         WebSocketRoute("/api/v1/ws/executions/{execution_id}", execution_socket)
     )

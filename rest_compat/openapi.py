@@ -22,6 +22,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from rest_compat.openapi_responses import OTHER_ANSWERS, SCHEMAS, SUCCESS
+
 BEARER = "bearerAuth"
 API_KEY = "apiKeyAuth"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -83,7 +85,16 @@ RULES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
         # bodies that carry a workflow graph are held to AGENTLOOM_MAX_WORKFLOW_*
         (rf"^(POST|PUT) /api(/v1)?/workflows(/import|/validate|/{ID})?$", {413}),
         (rf"^(POST|PUT) /api/templates(/{ID})?$", {413}),
-        (r"^POST /ag-ui$", {413}),
+        (r"^POST /ag-ui$", {404, 413}),
+        # a `resume` naming no pending question; a Flow-mode goal with no valid plan
+        (r"^POST /ag-ui/goal$", {404, 502}),
+        # the workflow to run is named in the body
+        (r"^POST /api/v1/executions$", {404}),
+        # answers written by a model: a model that fails or answers nothing usable
+        (r"^POST /api/(script-generator|flow-builder)$", {502}),
+        # another user's analytics: admins only
+        (r"^GET /api/analytics/", {403}),
+        (r"^GET /metrics$", {401}),
         (r"^POST /api/upload$", {400, 413}),
         (rf"^POST /api/knowledge-bases/{ID}/files$", {400, 413, 415}),
         # every update writes a new version; two at once: one gets 409
@@ -95,6 +106,15 @@ RULES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
         (rf"^POST /api/v1/data-sources/{ID}/query$", {502, 504}),
     )
 )
+READS_ITS_OWN_BODY = frozenset(
+    {
+        "POST /ag-ui",
+        "POST /ag-ui/goal",
+        "POST /api/upload",
+        "POST /api/knowledge-bases/{kb_id}/files",
+    }
+)
+"""Routes that read the request body themselves (FastAPI declares no body for them)."""
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 AUTHENTICATION = """
 
@@ -190,8 +210,12 @@ def statuses_for(method: str, path: str, operation: dict[str, Any]) -> set[int]:
         operation.get("parameters")
         or operation.get("requestBody")
         or "422" in operation.get("responses", {})
+        or key in READS_ITS_OWN_BODY
     ):
         found.add(422)
+    if operation.get("requestBody") or key in READS_ITS_OWN_BODY:
+        # A body that cannot be read (not UTF-8, nested too deep: rest_compat/json_guard.py).
+        found.add(400)
     return found
 
 
@@ -204,6 +228,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     components = doc.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     components.setdefault("schemas", {}).update(error_schemas())
+    components["schemas"].update(SCHEMAS)
     # Either scheme is enough (an OR of two requirements).
     doc["security"] = [{BEARER: []}, {API_KEY: []}]
     available = error_responses()
@@ -216,6 +241,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
             if is_public(method, path):
                 operation["security"] = []
             responses = operation.setdefault("responses", {})
+            _document_success(responses, method, path)
             for status in statuses_for(method, path, operation):
                 name = f"{_dialect(path)}_{status}"
                 used.add(name)
@@ -225,6 +251,22 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     components.setdefault("responses", {}).update({n: available[n] for n in sorted(used)})
     _drop_unused_schemas(doc)
     return doc
+
+
+def _document_success(responses: dict[str, Any], method: str, path: str) -> None:
+    """The success answer as the route really gives it (rest_compat/openapi_responses.py):
+    its status, media type and body schema, instead of FastAPI's `dict[str, Any]`."""
+    found = SUCCESS.get((method.upper(), path))
+    if found is None:
+        return  # a route without a declared answer keeps FastAPI's (a test lists them)
+    status, media, schema = found
+    for success in [c for c in responses if c.startswith("2")]:
+        del responses[success]
+    description = schema.get("description") or "Success."
+    responses[str(status)] = {"description": description, "content": {media: {"schema": schema}}}
+    for status, (media, schema) in OTHER_ANSWERS.get((method.upper(), path), {}).items():
+        description = schema.get("description") or "An answer."
+        responses[str(status)] = {"description": description, "content": {media: {"schema": schema}}}
 
 
 def _drop_unused_schemas(doc: dict[str, Any]) -> None:

@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from graphql import GraphQLSchema, parse, validate
 
+from engine.errors import AgentloomError
 from graph.conventions import field_text
 from graph.view import context_for
 from rest_compat.errors import STATUS_BY_CODE, ApiError
+from rest_compat.openapi import is_public
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,13 +53,34 @@ def check_operations(schema: GraphQLSchema) -> None:
         raise RuntimeError("REST operations do not match the schema:\n" + "\n".join(problems))
 
 
+async def authenticated(request: Request) -> None:
+    """A dependency of every REST route: the caller is authenticated before FastAPI
+    validates the route's body and parameters, so a request without valid credentials
+    gets 401 whatever it sends (public routes excepted). What the caller may reach is
+    still the services' call; the context is kept for the route's operations."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    if is_public(request.method, path):
+        return
+    context = context_for(request.app.state.services, request)
+    try:
+        await context.viewer()
+    except AgentloomError as error:
+        raise ApiError(STATUS_BY_CODE.get(error.code, 401), error.code, error.message) from error
+    request.state.context = context
+
+
+AUTHENTICATED = [Depends(authenticated)]
+"""`dependencies=` for a router whose routes need a caller."""
+
+
 async def execute(
     request: Request, op: Operation | str, variables: Mapping[str, Any] | None = None
 ) -> Any:
     """Execute `op` as the caller; GraphQL errors become `ApiError`. (A plain string is
     accepted, but only declared operations are checked at start-up.)"""
     state = request.app.state
-    context = context_for(state.services, request)
+    context = getattr(request.state, "context", None) or context_for(state.services, request)
     document = op.document if isinstance(op, Operation) else op
     result = await state.schema.execute(
         document, variable_values=dict(variables or {}), context_value=context

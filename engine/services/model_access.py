@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from engine.errors import ValidationFailed
 from engine.llm import (
     DEFAULT_BASE_URLS,
     KEYLESS_PROVIDERS,
@@ -61,10 +62,18 @@ def model_name(choice: ModelChoice, provider: str) -> str:
     return model
 
 
+def _header_safe(api_key: str | None) -> str | None:
+    """A key travels in an HTTP header: printable ASCII only (else the HTTP client fails
+    deep inside the request, after the stream began)."""
+    if api_key is not None and not (api_key.isascii() and api_key.isprintable()):
+        raise ValidationFailed("apiKey must be printable ASCII characters", field="apiKey")
+    return api_key
+
+
 async def resolve_choice(choice: ModelChoice, access: LlmAccess) -> ProviderConfig:
     """The endpoint and key for `choice` (see the module doc for the order)."""
     provider = (choice.provider or "openai").strip().lower()
-    api_key = (choice.api_key or "").strip() or None
+    api_key = _header_safe((choice.api_key or "").strip() or None)
     endpoint = (choice.endpoint or "").strip() or None
     if api_key is None and endpoint is None:
         return await resolve_provider(

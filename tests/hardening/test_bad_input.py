@@ -138,7 +138,9 @@ def test_search_over_a_thousand_characters(server: LiveServer, user: dict[str, A
         for path in ("/api/v1/workflows", "/api/v1/executions"):
             assert c.get(path, params={"search": "a" * 1000}).status_code == 200
             r = c.get(path, params={"search": "a" * 1001})
-            assert r.status_code == 422 and r.json()["detail"].startswith("search must be at most 1000"), r.text
+            assert r.status_code == 422 and r.json()["detail"].startswith(
+                "search must be at most 1000"
+            ), r.text
     answer = _graphql(server, token, "query($s: String) { workflows(search: $s) { totalCount } }",
                       {"s": "b" * 5000})  # fmt: skip
     assert answer["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR", "field": "search"}

@@ -1,6 +1,8 @@
 """Engine micro-benchmarks: run with `python bench/engine.py` (not part of the tests).
 
-- a 1,000-node chain of transform nodes,
+- chains start -> N transforms -> end (N = 10, 100, 500, 1,000), each transform a flat
+  mapping `{"n": "{value.n}"}` (the value is carried, not nested: a nested mapping
+  would grow one level per node), every run checked to complete with `{"n": 7}`,
 - a 100-wide fan-out (start -> 100 transforms -> end),
 - the same chain as plain Python function calls (the per-node overhead baseline),
 - event throughput into an `InMemoryEventSink`.
@@ -23,11 +25,15 @@ from engine.memory import InMemoryEventSink
 from engine.runner import RunRequest, RunServices, WorkflowRunner
 from engine.templates import render_value
 
+FLAT = {"n": "{value.n}"}
+INPUT = {"n": 7}
+CHAIN_LENGTHS = (10, 100, 500, 1000)
+
 
 def chain_graph(length: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     nodes = [{"id": "start-1", "type": "start", "data": {}}]
     for i in range(length):
-        nodes.append({"id": f"t-{i}", "type": "transform", "data": {"mapping": {"n": "{value}"}}})
+        nodes.append({"id": f"t-{i}", "type": "transform", "data": {"mapping": FLAT}})
     nodes.append({"id": "end-1", "type": "end", "data": {}})
     edges = [
         {"id": f"e{i}", "source": a["id"], "target": b["id"]}
@@ -49,39 +55,45 @@ def fan_out_graph(width: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     return nodes, edges
 
 
-async def timed_run(nodes: list, edges: list) -> tuple[float, int]:
+async def timed_run(
+    nodes: list, edges: list, expected: Any = None
+) -> tuple[float, int]:
     sink = InMemoryEventSink()
     runner = WorkflowRunner(RunServices(event_sink=sink, environ={}))
     start = time.perf_counter()
     result = await runner.run(
         RunRequest(
-            execution_id="bench", owner_id="bench", nodes=nodes, edges=edges, input_data={"x": 1}
+            execution_id="bench", owner_id="bench", nodes=nodes, edges=edges, input_data=dict(INPUT)
         )
     )
     elapsed = time.perf_counter() - start
     assert result.status == "completed", result.error
+    if expected is not None:
+        assert result.output == expected, result.output
     return elapsed, len(sink.events)
 
 
 def plain_chain(length: int) -> float:
     start = time.perf_counter()
-    value: Any = {"x": 1}
+    value: Any = dict(INPUT)
     for _ in range(length):
-        value = render_value({"n": "{value}"}, {"value": value})
+        value = render_value(FLAT, {"value": value})
+    assert value == INPUT, value
     return time.perf_counter() - start
 
 
 async def main() -> None:
-    rows = []
-    chain_s, chain_events = await timed_run(*chain_graph(1000))
-    rows.append(("chain of 1,000 transforms", chain_s, chain_events))
+    rows: list[tuple[str, int, float, int]] = []
+    chain_s = 0.0
+    for length in CHAIN_LENGTHS:
+        chain_s, chain_events = await timed_run(*chain_graph(length), expected=INPUT)
+        rows.append((f"chain of {length:,} transforms", length, chain_s, chain_events))
     fan_s, fan_events = await timed_run(*fan_out_graph(100))
-    rows.append(("fan-out of 100 transforms", fan_s, fan_events))
+    rows.append(("fan-out of 100 transforms", 100, fan_s, fan_events))
     plain_s = plain_chain(1000)
-    rows.append(("1,000 plain function calls", plain_s, 0))
+    rows.append(("1,000 plain function calls", 1000, plain_s, 0))
     print(f"{'scenario':32} {'total ms':>10} {'per node us':>12} {'events':>8} {'events/s':>10}")
-    for name, seconds, events in rows:
-        nodes = 1000 if "1,000" in name else 100
+    for name, nodes, seconds, events in rows:
         rate = f"{events / seconds:,.0f}" if events else "-"
         print(
             f"{name:32} {seconds * 1000:10.1f} {seconds / nodes * 1e6:12.1f} {events:8} {rate:>10}"

@@ -10,20 +10,13 @@ import pytest
 
 from tests.support.fixtures import openai_server  # noqa: F401 - a fixture
 from tests.support.live import LiveServer, start_live_server
+from tests.support.test_database import database_process
 
 
 @pytest.fixture(scope="session")
 def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from secantus import SecantusDBServer
-
-    server = SecantusDBServer(
-        host="127.0.0.1", port=0, storage_path=str(tmp_path_factory.mktemp("mongo"))
-    )
-    server.start()
-    try:
-        yield str(server.uri)
-    finally:
-        server.stop()
+    with database_process(tmp_path_factory.mktemp("mongo")) as uri:
+        yield uri
 
 
 @pytest.fixture

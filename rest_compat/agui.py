@@ -37,7 +37,7 @@ from graph.context import Context
 from graph.view import context_for
 from rest_compat.agui_human import HumanInputMode, KeepAliveStreamingResponse, human_input_mode
 from rest_compat.agui_stream import AgUiMapper, Encoder, parse_interrupt_id
-from rest_compat.errors import STATUS_BY_CODE, ApiError
+from rest_compat.errors import ApiError
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.server_info import server_info
 
@@ -90,18 +90,11 @@ LATEST_TRACE = operation(f"{{ latestTrace {{ {TRACE_FIELDS} }} }}", __name__)
 TRACE = operation(f"query($r: String!) {{ trace(runId: $r) {{ {TRACE_FIELDS} }} }}", __name__)
 
 
-def _api_error(error: AgentloomError) -> ApiError:
-    message = str(error)
-    if error.field and error.field not in message:
-        message = f"{error.field}: {message}"
-    return ApiError(STATUS_BY_CODE.get(error.code, 500), error.code, message)
-
-
 async def _authenticate(context: Context) -> None:
     try:
         await context.viewer()  # who asks; what they may reach is the services' call
     except AgentloomError as error:
-        raise _api_error(error) from error
+        raise ApiError.from_agentloom(error) from error
 
 
 async def _body(request: Request) -> dict[str, Any]:

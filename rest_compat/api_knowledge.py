@@ -16,7 +16,7 @@ disconnects only stops reading.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
@@ -24,14 +24,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from graphql import ExecutionResult, GraphQLError
 from pydantic import BaseModel, StrictInt, StrictStr
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
-from engine.errors import AgentloomError, PayloadTooLarge
+from engine.errors import AgentloomError
 from engine.services.knowledge import MAX_FILE_BYTES
 from graph.context import Context
 from graph.view import context_for
-from rest_compat.errors import STATUS_BY_CODE, ApiError
+from rest_compat.errors import ApiError
+from rest_compat.multipart import read_file_field
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.shapes import api_time, enum_out
 
@@ -86,8 +85,6 @@ INGEST_EVENTS = operation(
     "{ seq type text } }",
     __name__,
 )
-MULTIPART_OVERHEAD = 64 * 1024
-"""Room for the multipart boundaries and part headers around a file at the cap."""
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -186,41 +183,6 @@ async def delete_file(request: Request, kb_id: str, file_id: str) -> dict[str, b
     return {"success": True}
 
 
-def _api_error(exc: AgentloomError) -> ApiError:
-    return ApiError(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message)
-
-
-async def _capped_body(request: Request, cap: int) -> AsyncGenerator[bytes, None]:
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > cap:
-            raise PayloadTooLarge("the file is larger than 50 MB", field="file")
-        yield chunk
-
-
-async def _read_file(request: Request) -> UploadFile:
-    """The multipart field `file`, spooled (to disk past 1 MB) as the body streams in."""
-    declared = request.headers.get("content-length")
-    cap = MAX_FILE_BYTES + MULTIPART_OVERHEAD
-    if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise PayloadTooLarge("the file is larger than 50 MB", field="file")
-    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        raise ApiError(
-            422, "VALIDATION_ERROR", "file: send the document as multipart/form-data field `file`"
-        )
-    parser = MultiPartParser(request.headers, _capped_body(request, cap), max_files=1)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise ApiError(400, "BAD_REQUEST", exc.message) from exc
-    file = form.get("file")
-    if not isinstance(file, UploadFile):
-        await form.close()
-        raise ApiError(422, "VALIDATION_ERROR", "file: a multipart field `file` is required")
-    return file
-
-
 @router.post(
     "/knowledge-bases/{kb_id}/files",
     response_model=None,
@@ -243,9 +205,9 @@ async def upload_file(request: Request, kb_id: str) -> StreamingResponse:
         await context.user_id()
         if (await execute(request, GET, {"id": kb_id}))["knowledgeBase"] is None:
             raise _missing(kb_id)
-        file = await _read_file(request)
+        file = await read_file_field(request, MAX_FILE_BYTES, "the file is larger than 50 MB")
     except AgentloomError as exc:
-        raise _api_error(exc) from exc
+        raise ApiError.from_agentloom(exc) from exc
     try:
         data = await execute(request, UPLOAD, {"i": {"knowledgeBaseId": kb_id, "file": file}})
     finally:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
-from engine.errors import AgentloomError, PayloadTooLarge
+from engine.errors import AgentloomError
 from engine.services.uploads import MAX_UPLOAD_BYTES
 from graph.view import context_for
-from rest_compat.errors import STATUS_BY_CODE, ApiError
+from rest_compat.errors import ApiError
+from rest_compat.multipart import read_file_field
 from rest_compat.operations import USER_ERRORS, execute, operation, payload
 from rest_compat.shapes import api_time
 
@@ -56,8 +56,6 @@ UPLOAD = operation(
     f"{{ file {{ id fileName size }} {USER_ERRORS} }} }}",
     __name__,
 )
-MULTIPART_OVERHEAD = 64 * 1024
-"""Room for the multipart boundaries and part headers around a file at the cap."""
 
 
 class CredentialBody(BaseModel):
@@ -171,19 +169,6 @@ async def revoke_key(request: Request, key_id: str) -> dict[str, bool]:
 # -- uploads -------------------------------------------------------------------------------
 
 
-def _raise(exc: AgentloomError) -> ApiError:
-    return ApiError(STATUS_BY_CODE.get(exc.code, 500), exc.code, exc.message)
-
-
-async def _capped_body(request: Request, cap: int) -> AsyncGenerator[bytes, None]:
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > cap:
-            raise PayloadTooLarge(f"upload exceeds {MAX_UPLOAD_BYTES} bytes")
-        yield chunk
-
-
 async def _file_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
     while chunk := await upload.read(256 * 1024):
         yield chunk
@@ -199,28 +184,14 @@ async def upload_file(request: Request) -> dict[str, Any]:
     try:
         # Who asks is known before a byte of the body is read.
         await context_for(request.app.state.services, request).user_id()
-        cap = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise PayloadTooLarge(f"upload exceeds {MAX_UPLOAD_BYTES} bytes")
-        if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-            # No body, or not a form: the parser would fail on the missing header.
-            raise ApiError(
-                422, "VALIDATION_ERROR", "file: send the file as multipart/form-data field `file`"
-            )
-        parser = MultiPartParser(request.headers, _capped_body(request, cap), max_files=1)
-        try:
-            form = await parser.parse()
-        except MultiPartException as exc:
-            raise ApiError(400, "BAD_REQUEST", exc.message) from exc
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise ApiError(422, "VALIDATION_ERROR", "file: a multipart field `file` is required")
+        file = await read_file_field(
+            request, MAX_UPLOAD_BYTES, f"upload exceeds {MAX_UPLOAD_BYTES} bytes"
+        )
         try:
             data = await execute(request, UPLOAD, {"i": {"file": file}})
         finally:
             await file.close()
     except AgentloomError as exc:
-        raise _raise(exc) from exc
+        raise ApiError.from_agentloom(exc) from exc
     saved = payload(data, "uploadFile")["file"]
     return {"fileId": saved["id"], "fileName": saved["fileName"], "size": saved["size"]}

@@ -17,6 +17,8 @@ from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from engine.errors import AgentloomError
+
 STATUS_BY_CODE: dict[str, int] = {
     "NOT_FOUND": 404,
     "UNAUTHENTICATED": 401,
@@ -63,6 +65,15 @@ class ApiError(Exception):
         if field and field not in message:
             message = f"{field}: {message}"
         return cls(STATUS_BY_CODE.get(code, 500), code, message)
+
+    @classmethod
+    def from_agentloom(cls, error: AgentloomError) -> ApiError:
+        """A service's error raised outside a GraphQL operation (a route that reads its
+        own body): the same status and code, the field named as in `from_graphql`."""
+        message = error.message
+        if error.field and error.field not in message:
+            message = f"{error.field}: {message}"
+        return cls(STATUS_BY_CODE.get(error.code, 500), error.code, message)
 
 
 def error_response(

@@ -1,5 +1,5 @@
 """Ingest as a job: SSE progress read by a real client, disconnects, the GraphQL subscription
-with resume, credentials, and what a stopped server leaves behind."""
+with resume, credentials (OpenAI and Azure OpenAI), and what a stopped server leaves behind."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from websockets.sync.client import connect
 
 from tests.knowledge_api.conftest import openai_env
 from tests.knowledge_api.support import (
+    GARDEN,
+    ZOO,
     chunk_count,
     graphql,
     sse_frames,
     upload,
+    upload_ready,
     wait_file,
 )
 from tests.support.live import LiveServer
@@ -236,6 +239,57 @@ def test_the_owners_stored_credential_is_used(
         assert sse_frames(r.content)[-1]["data"]["type"] == "complete", r.text
     assert openai_server.embedding_headers
     assert {h["authorization"] for h in openai_server.embedding_headers} == {"Bearer sk-owner-key"}
+
+
+AZURE_API_VERSION = "2024-10-21"
+"""A stored credential has no API version of its own: the product's default (engine/llm.py)."""
+SEARCH = (
+    "query($id: ID!, $q: String!, $k: Int!) { searchKnowledgeBase(id: $id, query: $q, topK: $k)"
+    " { text score fileName chunkIndex } }"
+)
+
+
+def test_a_stored_azure_openai_credential_embeds_through_the_deployment(
+    server_factory: Callable[..., LiveServer], openai_server: FakeOpenAIServer
+) -> None:
+    """Nothing in the environment; the owner's only credential is Azure OpenAI, its endpoint
+    the fake server (allowed on loopback). The SDK's AzureOpenAI client calls
+    `{endpoint}/openai/deployments/{deployment}/embeddings?api-version=...` with an `api-key`
+    header; the knowledge base's `embeddingModel` is the deployment."""
+    server = server_factory(environ={}, outbound_allow="127.0.0.1")
+    endpoint = openai_server.base_url.removesuffix("/v1")  # Azure's resource root
+    user = server.register()
+    with server.client(user["token"]) as c:
+        r = c.post(
+            "/api/credentials",
+            json={"provider": "azure-openai", "apiKey": "azure-owner-key", "endpoint": endpoint},
+        )
+        assert r.status_code == 201, r.text
+        r = c.post(
+            "/api/knowledge-bases",
+            json={"name": "Azure", "embeddingModel": "team-embed-deployment"},
+        )
+        assert r.status_code == 201, r.text
+        kb_id = r.json()["id"]
+        zoo = upload_ready(c, kb_id, "zoo.txt", ZOO.encode())
+        garden = upload_ready(c, kb_id, "garden.txt", GARDEN.encode())
+        assert zoo["status"] == garden["status"] == "ready"
+        assert zoo["chunkCount"] >= 1 and garden["chunkCount"] >= 1
+        ingest_requests = len(openai_server.embedding_paths)
+        assert ingest_requests >= 2  # one per file at least
+        hits = graphql(c, SEARCH, id=kb_id, q="when does the zebra enclosure open", k=2)
+    ranked = hits["data"]["searchKnowledgeBase"]
+    assert ranked[0]["fileName"] == "zoo.txt" and "zebra" in ranked[0]["text"], ranked
+    # The query was embedded the same way: every request, ingest and search, is Azure's.
+    assert len(openai_server.embedding_paths) > ingest_requests
+    assert set(openai_server.embedding_paths) == {
+        f"/openai/deployments/team-embed-deployment/embeddings?api-version={AZURE_API_VERSION}"
+    }
+    for headers in openai_server.embedding_headers:
+        assert headers["api-key"] == "azure-owner-key"
+        assert "authorization" not in headers  # Azure keys go in api-key, never as a bearer
+    assert {body["model"] for body in openai_server.embedding_requests} == {"team-embed-deployment"}
+    assert openai_server.requests == []  # embeddings only, no chat call
 
 
 def test_a_graceful_stop_during_an_ingest_fails_the_file_and_leaves_no_chunk(

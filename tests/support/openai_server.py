@@ -9,7 +9,9 @@ notes when a client hangs up before the stream ended.
 
 `POST /v1/embeddings` answers deterministic hashed bag-of-words vectors
 (`hashed_embedding`): texts sharing words really are closer, so retrieval
-can be tested for ranking. Its requests are in `embedding_requests`.
+can be tested for ranking. Its requests are in `embedding_requests` (headers in
+`embedding_headers`, path and query in `embedding_paths`); any path ending in
+`/embeddings` answers, so an Azure-style deployment URL does too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(kw_only=True)
@@ -113,6 +116,9 @@ class FakeOpenAIServer:
     completed_streams: int = 0
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
     embedding_headers: list[dict[str, str]] = field(default_factory=list)
+    embedding_paths: list[str] = field(default_factory=list)
+    """Each embedding request's path with its query (Azure puts the deployment and
+    `api-version` there)."""
     embedding_failures_after: int | None = None
     """When set, embedding requests after this many answer HTTP 500 (to test failures)."""
     embedding_delay_s: float = 0.0
@@ -148,10 +154,12 @@ class FakeOpenAIServer:
                 except ValueError:
                     self._json(400, {"error": {"message": "invalid JSON"}})
                     return
-                if self.path.rstrip("/").endswith("/embeddings"):
+                # Matched without the query: Azure adds `?api-version=...` to every call.
+                route = urlsplit(self.path).path.rstrip("/")
+                if route.endswith("/embeddings"):
                     self._embeddings(body)
                     return
-                if not self.path.rstrip("/").endswith("/chat/completions"):
+                if not route.endswith("/chat/completions"):
                     self._json(404, {"error": {"message": f"no route {self.path}"}})
                     return
                 owner.requests.append(body)
@@ -168,6 +176,7 @@ class FakeOpenAIServer:
             def _embeddings(self, body: dict[str, Any]) -> None:
                 owner.embedding_requests.append(body)
                 owner.embedding_headers.append({k.lower(): v for k, v in self.headers.items()})
+                owner.embedding_paths.append(self.path)
                 if owner.embedding_delay_s:
                     time.sleep(owner.embedding_delay_s)
                 limit = owner.embedding_failures_after

@@ -9,10 +9,11 @@ declared `Content-Length` above the cap is refused before any byte is read.
 
 Under every `guarded_http_client` sits `with_ceiling`: it inflates gzip and
 deflate itself, in steps of at most 64 KB, and stops the body past a coarser
-ceiling (`BodyCeilingExceeded`, an httpx error, so SDKs that read whole
-bodies, such as the LLM client, report it). A compression bomb therefore
-never expands in memory: a 64 KB gzip chunk of zeros would otherwise inflate
-to 64 MB at once. Other encodings (br, zstd) are neither asked for nor accepted.
+ceiling (`BodyCeilingExceeded`, an httpx error, so clients that read whole
+bodies report it). A compression bomb therefore never expands in memory: a
+64 KB gzip chunk of zeros would otherwise inflate to 64 MB at once. Other
+encodings (br, zstd) are neither asked for nor accepted. The httpx2 clients
+(the openai and mcp SDKs, `engine.guarded_httpx2`) use the same `Inflater`.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ async def read_capped(
     )
 
 
-class _Inflater:
+class Inflater:
     """Bounded-step decompression of one gzip (possibly multi-member) or deflate body."""
 
     def __init__(self, encoding: str) -> None:
@@ -155,7 +156,7 @@ class _CeilingStream(httpx.AsyncByteStream):
         *,
         limit: int,
         request: httpx.Request,
-        inflater: _Inflater | None,
+        inflater: Inflater | None,
     ) -> None:
         self._inner = inner
         self._limit = limit
@@ -196,9 +197,9 @@ async def with_ceiling(
     the first bytes of a huge body (a truncating tool) must still get them.
     """
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    inflater: _Inflater | None = None
+    inflater: Inflater | None = None
     if encoding in INFLATABLE:
-        inflater = _Inflater(encoding)
+        inflater = Inflater(encoding)
         # httpx must not decode again, and the declared length was the compressed one.
         del response.headers["content-encoding"]
         if "content-length" in response.headers:

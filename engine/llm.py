@@ -6,7 +6,9 @@ Which endpoint and key a call uses: the owner's stored credential (from the
 to underscores: `AZURE_OPENAI_API_KEY`). Operator-set base URLs are trusted;
 a base URL from a user's credential, and a built-in default on this machine
 (Ollama's 127.0.0.1:11434), pass the outbound guard like any other
-user-supplied URL.
+user-supplied URL. Either way an answer stops at `LLM_MAX_RESPONSE_BYTES`
+(32 MiB): a trusted provider can still misbehave, and the SDK keeps whatever
+it is sent in memory.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import httpx2
 import openai
 
 from engine.errors import UpstreamFailed
-from engine.guarded_httpx2 import guarded_client, tls_context
+from engine.guarded_httpx2 import ceiling_client, ceiling_exceeded_in, guarded_client
+from engine.http_body import ResponseTooLarge
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, ProviderConfig
 from engine.run_errors import ProviderNotConfigured
@@ -95,13 +98,14 @@ async def open_client(
     config: ProviderConfig, *, guard: OutboundGuard, timeout_s: float
 ) -> AsyncIterator[openai.AsyncOpenAI]:
     """An SDK client for the provider; its HTTP connections close on exit (even on cancel)."""
-    # The openai SDK speaks httpx2: its clients, guarded for a user's own endpoint.
+    # The openai SDK speaks httpx2: its clients, guarded for a user's own endpoint, and
+    # with the same response ceiling for the operator's (no guard: the operator chose it).
+    http: httpx2.AsyncClient
     if config.user_supplied and config.base_url:
         await guard.check_url(config.base_url, field="base_url")
         http = guarded_client(guard, field="base_url", timeout=timeout_s)
     else:
-        # A shared TLS context: building one per call cost 20-30 ms (make bench).
-        http = httpx2.AsyncClient(timeout=timeout_s, trust_env=False, verify=tls_context())
+        http = ceiling_client(timeout=timeout_s)
     client: openai.AsyncOpenAI
     try:
         if config.provider == "azure-openai":
@@ -198,7 +202,11 @@ async def stream_chat(
             finally:
                 with anyio.CancelScope(shield=True):
                     await stream.close()
-    except openai.OpenAIError as exc:
+    except (openai.OpenAIError, httpx2.HTTPError) as exc:
+        # A body read mid-stream raises httpx2's own errors, unwrapped by the SDK.
+        ceiling = ceiling_exceeded_in(exc)
+        if ceiling is not None:
+            raise ResponseTooLarge(f"LLM call failed: {ceiling}") from exc
         raise UpstreamFailed(f"LLM call failed: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
         raise UpstreamFailed(f"LLM call timed out after {timeout_s}s") from exc

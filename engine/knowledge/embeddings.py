@@ -17,6 +17,7 @@ from functools import partial
 import anyio
 import openai
 
+from engine.guarded_httpx2 import ceiling_exceeded_in
 from engine.knowledge.errors import EmbeddingFailed, EmbeddingProviderNotConfigured
 from engine.knowledge.ports import Embedder
 from engine.llm import open_client, resolve_provider
@@ -100,6 +101,10 @@ class OpenAIEmbedder:
             openai.RateLimitError,
             openai.InternalServerError,
         ) as exc:
+            ceiling = ceiling_exceeded_in(exc)
+            if ceiling is not None:
+                # The SDK calls it a connection error; asking again would not shrink the answer.
+                raise EmbeddingFailed(f"embedding call failed: {ceiling}") from exc
             raise TransientEmbeddingFailure(f"embedding call failed: {exc}") from exc
         except openai.OpenAIError as exc:
             raise EmbeddingFailed(f"embedding call failed: {type(exc).__name__}: {exc}") from exc

@@ -17,16 +17,28 @@ SAFETY_CAP_BYTES = 1024 * 1024 * 1024
 """Even "endless" bodies stop at 1 GiB, so a client that reads everything ends."""
 
 
+SMALL_CHAT = (
+    b'data: {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m", '
+    b'"choices": [{"index": 0, "delta": {"content": "small"}, "finish_reason": "stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+"""A whole streamed chat completion, sent gzipped by `/small-gzip-chat`."""
+
+
 @dataclass
 class HugeServer:
     url: str
     sent_bytes: int = 0
+    posts: int = 0
+    """POST requests received (LLM and embedding calls): retries show up here."""
 
 
 @contextmanager
 def huge_server() -> Iterator[HugeServer]:
     """`/endless` streams chunked (no length) bytes; `/declared` says 1 GiB up front;
-    `/gzip` is a compression bomb: about 1 MB on the wire, 1 GiB once inflated."""
+    `/gzip` is a compression bomb: about 1 MB on the wire, 1 GiB once inflated. The same
+    for POST under those prefixes; a POST to `/small-gzip-chat...` is a sane, gzipped
+    streamed chat completion."""
     state = HugeServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -34,6 +46,23 @@ def huge_server() -> Iterator[HugeServer]:
 
         def log_message(self, format: str, *args: Any) -> None:
             return
+
+        def do_POST(self) -> None:
+            # LLM and embedding calls post to `<base_url>/chat/completions` (or
+            # `/embeddings`): a base URL under `/endless`, `/declared` or `/gzip` picks the
+            # answer. The request body is drained so the connection stays well formed.
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            state.posts += 1
+            if self.path.startswith("/small-gzip-chat"):
+                body = gzip.compress(SMALL_CHAT)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.do_GET()
 
         def do_GET(self) -> None:
             if self.path.startswith("/small-gzip"):

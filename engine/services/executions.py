@@ -16,14 +16,16 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import anyio
 
+from engine.clock import utcnow
 from engine.errors import NotFound, ValidationFailed
-from engine.events import ExecutionEvent
+from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
 from engine.services.access import Owner, reach, user_of
-from engine.services.event_follow import EventFollower
+from engine.services.event_follow import END_GRACE_S, EventFollower
 from engine.services.logs import LOG_LEVELS, log_entry
 from engine.services.pages import Page
 from engine.services.records import (
@@ -191,7 +193,7 @@ class ExecutionService:
     async def logs(
         self, owner: Owner, execution_id: str, query: LogQuery
     ) -> tuple[list[LogEntry], int]:
-        await self.get(owner, execution_id)
+        await self._log_complete(await self.get(owner, execution_id))
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= 1000:
@@ -207,8 +209,26 @@ class ExecutionService:
         return lines[query.skip : query.skip + query.limit], len(lines)
 
     async def all_logs(self, owner: Owner, execution_id: str) -> list[LogEntry]:
-        await self.get(owner, execution_id)
+        await self._log_complete(await self.get(owner, execution_id))
         return await self._log_lines(execution_id)
+
+    async def _log_complete(self, execution: Execution) -> None:
+        """Wait, briefly, for the terminal event of a run that has just ended.
+
+        The final status is written just before the terminal event (run_recorder), so a
+        client that saw `failed` and reads the log in that moment would miss its last
+        line (and a summary and the lines read one after the other would disagree). Only
+        a run that ended within the grace period is checked: older ones cost nothing.
+        """
+        if execution.status not in TERMINAL_STATUSES or execution.finished_at is None:
+            return
+        deadline = execution.finished_at + timedelta(seconds=END_GRACE_S)
+        while utcnow() < deadline:
+            last = await self._events.last_seq(execution.id)
+            tail = await self._events.after(execution.id, last - 1, limit=1) if last else []
+            if tail and tail[-1].type in TERMINAL_EVENT_TYPES:
+                return
+            await anyio.sleep(0.02)
 
     async def _log_lines(self, execution_id: str) -> list[LogEntry]:
         # Log lines are a projection of the log, computed on read: writes stay one
@@ -242,7 +262,7 @@ class ExecutionService:
         self, owner: Owner, execution_id: str, offset: int, limit: int
     ) -> Page[ExecutionEvent]:
         """Events `offset + 1 ...` of the log (seqs are positions), and how many it has."""
-        await self.get(owner, execution_id)
+        await self._log_complete(await self.get(owner, execution_id))
         items = await self._events.after(execution_id, offset, limit=limit) if limit else []
         return Page(items=items, total=await self._events.last_seq(execution_id))
 
@@ -254,7 +274,7 @@ class ExecutionService:
 
     async def all_events(self, owner: Owner, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""
-        await self.get(owner, execution_id)
+        await self._log_complete(await self.get(owner, execution_id))
         events: list[ExecutionEvent] = []
         while True:
             batch = await self._events.after(

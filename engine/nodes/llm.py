@@ -11,6 +11,7 @@ and the run's totals. Output: the reply text.
 from __future__ import annotations
 
 from engine.events import LlmReset, LlmToken
+from engine.http_body import ResponseTooLarge
 from engine.llm import open_client, resolve_provider, stream_chat
 from engine.node_context import NodeContext, NodeResult
 from engine.nodes._llm_common import messages_of, model_of, retries_of, sampling
@@ -64,6 +65,8 @@ async def run(ctx: NodeContext) -> NodeResult:
         call,
         retries=retries_of(ctx),
         base_delay_s=services.retry_base_delay_s,
+        # An answer over the response ceiling would be as large the next time.
+        give_up_on=(ResponseTooLarge,),
         on_retry=on_retry,
     )
     return NodeResult(output=text)

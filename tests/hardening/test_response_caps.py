@@ -151,7 +151,8 @@ async def test_llm_node_fails_at_the_ceiling(huge: HugeServer, path: str, origin
     provider, svc = llm_access(origin, huge.url + path + "/v1")
     nodes = [
         n("start-1", "start"),
-        n("llm-1", "llm", provider=provider, model="m", prompt="hello"),
+        # Retries allowed: an answer over the ceiling is not retried (it would be as large).
+        n("llm-1", "llm", provider=provider, model="m", prompt="hello", retries=2),
         n("end-1", "end"),
     ]
     started = time.monotonic()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,12 @@ from tests.support.chromium import Page
 from tests.support.live import LiveServer
 from tests.support.openai_server import FakeOpenAIServer, calculator_rule
 
-SCREENSHOT_DIR = os.environ.get("AGENTLOOM_SCREENSHOT_DIR")
-"""Where the finished run's screenshot is copied too (the README's `docs/console.png`)."""
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+"""Where the finished run's screenshot goes by default (gitignored): a CI run keeps it."""
+SCREENSHOT_DIR = Path(os.environ.get("AGENTLOOM_SCREENSHOT_DIR") or ARTIFACTS)
+"""`AGENTLOOM_SCREENSHOT_DIR=docs` writes the README's `docs/console.png` instead."""
+DURATION = re.compile(r"took (\d+ ms|\d+\.\d s|\d+ min \d\d s)")
+"""How the run view writes an ended run's duration: a number and its unit."""
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -109,6 +113,13 @@ def node_texts(page: Page) -> dict[str, str]:
             ".map(n => [n.dataset.nodeId, n.querySelector('.state').textContent]))"
         )
     )
+
+
+def assert_duration_shown(page: Page) -> str:
+    """The ended run's duration, as the run bar shows it: a number with a unit."""
+    shown = str(page.evaluate("document.querySelector('#run-duration').textContent"))
+    assert DURATION.fullmatch(shown), f"the duration reads {shown!r}"
+    return shown
 
 
 def rendered_seqs(page: Page) -> list[int]:
@@ -198,6 +209,7 @@ def test_sign_in_and_run_the_seed_example_live(
     assert "Summary:" in output and "长文本" in output
     assert page.evaluate("document.querySelector('#run-status').textContent") == "✓ completed"
     assert page.evaluate("document.querySelector('#run-progress').value") == 100
+    took = assert_duration_shown(page)
 
     total = event_count(llm_server, user["token"], execution_id)
     assert rendered_seqs(page) == list(range(1, total + 1))
@@ -237,6 +249,8 @@ def test_sign_in_and_run_the_seed_example_live(
     assert rendered_seqs(page) == list(range(1, total + 1))
     assert node_states(page) == {"start-1": "finished", "llm-1": "finished", "end-1": "finished"}
     assert output == page.evaluate("document.querySelector('#run-output').textContent")
+    # The replayed run took as long as the live one did (the run's own figure, not a clock).
+    assert assert_duration_shown(page) == took
     assert_offline_and_clean(page, llm_server)
 
 
@@ -404,7 +418,7 @@ SCREENSHOT_WORKFLOW = {
 
 
 def test_form_from_the_input_node_branches_and_a_screenshot(
-    page: Page, llm_server: LiveServer, tmp_path: Path
+    page: Page, llm_server: LiveServer
 ) -> None:
     user = llm_server.register()
     workflow_id = create_workflow(llm_server, user["token"], SCREENSHOT_WORKFLOW)
@@ -437,6 +451,7 @@ def test_form_from_the_input_node_branches_and_a_screenshot(
     assert "Write 120 words about rivers" in page.evaluate(
         "document.querySelector('#run-output').textContent"
     )
+    assert_duration_shown(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     select_node(page, "draft")
     page.wait_for(
@@ -445,11 +460,91 @@ def test_form_from_the_input_node_branches_and_a_screenshot(
     )
     shot = base64.b64decode(page.send("Page.captureScreenshot", {"format": "png"})["data"])
     assert shot.startswith(b"\x89PNG") and len(shot) > 10_000
-    artifact = tmp_path / "console-finished-run.png"
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    artifact = SCREENSHOT_DIR / "console.png"
     artifact.write_bytes(shot)
-    if SCREENSHOT_DIR:
-        shutil.copyfile(artifact, Path(SCREENSHOT_DIR) / "console.png")
+    assert artifact.read_bytes() == shot
     assert_offline_and_clean(page, llm_server)
+
+
+LOOP_WORKFLOW = {
+    "name": "Greet each",
+    "nodes": [
+        {"id": "start", "type": "start", "data": {"label": "Start"}},
+        {
+            "id": "each",
+            "type": "loop",
+            "data": {"label": "For each name", "items_path": "input.names"},
+        },
+        {
+            "id": "greet",
+            "type": "transform",
+            "data": {"label": "Greet", "mapping": {"text": "Hello, {item}!"}},
+        },
+        {
+            "id": "shout",
+            "type": "transform",
+            "data": {"label": "Shout", "mapping": {"text": "{greet.text}!!"}},
+        },
+        {
+            "id": "results",
+            "type": "output",
+            "data": {"label": "Results", "key": "greetings", "value": "{each}"},
+        },
+        {"id": "end", "type": "end", "data": {"label": "End"}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "start", "target": "each"},
+        {"id": "e2", "source": "each", "target": "greet", "sourceHandle": "body"},
+        {"id": "e3", "source": "greet", "target": "shout"},
+        # Back to the loop: the end of its body.
+        {"id": "e4", "source": "shout", "target": "each"},
+        {"id": "e5", "source": "each", "target": "results", "sourceHandle": "done"},
+        {"id": "e6", "source": "results", "target": "end"},
+    ],
+}
+
+EDGES = """[...document.querySelectorAll(%s)].map(e => [e.dataset.source, e.dataset.target,
+  e.querySelector('.handle')?.textContent ?? null, e.classList.contains('back')])"""
+
+
+def test_a_loops_body_and_done_edges_are_labelled(page: Page, server: LiveServer) -> None:
+    user = server.register()
+    workflow_id = create_workflow(server, user["token"], LOOP_WORKFLOW)
+    sign_in(page, server, user)
+    open_workflow(page, workflow_id, nodes=6)
+    expected = [
+        ["start", "each", None, False],
+        ["each", "greet", "body", False],
+        ["greet", "shout", None, False],
+        ["shout", "each", None, True],  # drawn as a back edge, dashed
+        ["each", "results", "done", False],
+        ["results", "end", None, False],
+    ]
+    drawn = page.evaluate(EDGES % json.dumps("#workflow-graph .edge"))
+    assert sorted(drawn, key=json.dumps) == sorted(expected, key=json.dumps)
+    handles = page.evaluate(
+        "[...document.querySelectorAll('#workflow-graph .edge .handle')].map(e => e.textContent)"
+    )
+    assert sorted(handles) == ["body", "done"]
+    # Each label sits on its own edge's line, not on top of the other one.
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('#workflow-graph .edge .handle-bg')].map(r => {"
+        " const b = r.getBBox(); return [b.x, b.y, b.width, b.height]; })"
+    )
+    (ax, ay, aw, ah), (bx, by, bw, bh) = boxes
+    assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, boxes
+
+    set_json_input(page, {"names": ["Ada", "Grace"]})
+    start_run(page)
+    wait_status(page, "completed")
+    # The live diagram labels the same edges, and every node ran.
+    assert page.evaluate(EDGES % json.dumps("#run .edge")) == drawn
+    assert set(node_states(page).values()) == {"finished"}
+    output = json.loads(page.evaluate("document.querySelector('#run-output').textContent"))
+    assert output == {"greetings": [{"text": "Hello, Ada!!!"}, {"text": "Hello, Grace!!!"}]}
+    assert_duration_shown(page)
+    assert_offline_and_clean(page, server)
 
 
 def network(page: Page, *, offline: bool) -> None:
@@ -521,6 +616,7 @@ def test_cancel_a_running_run(
         "Cancelled"
     )
     assert page.evaluate("document.querySelector('#run-cancel').disabled") is True
+    assert_duration_shown(page)
     assert_offline_and_clean(page, llm_server)
 
 

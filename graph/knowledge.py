@@ -456,7 +456,7 @@ class KnowledgeMutationRoot:
                 str(input.knowledge_base_id),
                 file_name=getattr(upload, "filename", None) or "",
                 content_type=getattr(upload, "content_type", None),
-                chunks=_chunks(file_part(upload)),
+                chunks=_chunks(file_part(upload, services.knowledge.max_file_bytes)),
                 task_group=group,
             )
         )

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 from strawberry.file_uploads import Upload
 
-from engine.errors import ValidationFailed
+from engine.errors import PayloadTooLarge, ValidationFailed
 from engine.services.uploads import Upload as UploadRecord
 from graph.context import Context
 from graph.conventions import UserError
@@ -60,14 +60,23 @@ async def _chunks(upload: Any) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def file_part(upload: Any) -> Any:
+def file_part(upload: Any, max_bytes: int) -> Any:
     """The file a multipart request sent for `file`; anything else (a string written in
-    the query itself) is the input's fault, not a crash reading it."""
+    the query itself) is the input's fault, not a crash reading it.
+
+    The parser has already spooled the part and knows its size: one over `max_bytes` is
+    refused here, before a byte of it is written to the database (the services' own caps
+    still hold for a source of unknown size).
+    """
     if not callable(getattr(upload, "read", None)):
         raise ValidationFailed(
             "file must be a file part of a multipart request (GraphQL multipart request spec)",
             field="file",
         )
+    size = getattr(upload, "size", None)
+    if isinstance(size, int) and size > max_bytes:
+        limit = f"{max_bytes // 2**20} MB" if max_bytes % 2**20 == 0 else f"{max_bytes} bytes"
+        raise PayloadTooLarge(f"the file is larger than {limit}", field="file")
     return upload
 
 
@@ -83,7 +92,7 @@ class UploadMutationRoot:
                 owner,
                 file_name=getattr(upload, "filename", None) or "upload",
                 content_type=getattr(upload, "content_type", None),
-                chunks=_chunks(file_part(upload)),
+                chunks=_chunks(file_part(upload, uploads.max_bytes)),
             )
         )
         return UploadFilePayload(

@@ -279,6 +279,16 @@ for (const name of states) {{
   state.after(text);
   out.push(html('panel state ' + name, text));
 }}
+// The focus ring's colour on what it is drawn over (WCAG 1.4.11 asks 3:1 of it).
+const probe = document.createElement('span');
+probe.style.color = 'var(--focus)';
+document.body.append(probe);
+const ring = parse(getComputedStyle(probe).color);
+probe.remove();
+for (const [name, el] of [['page', document.body], ['diagram', document.querySelector('svg')]]) {{
+  const bg = backdrop(el);
+  out.push({{what: 'focus ring on ' + name, text: '', fg: css(ring), bg: css(bg), ratio: ratio(ring, bg), ring: true}});
+}}
 return out;
 }})()"""
     )
@@ -294,6 +304,8 @@ return out;
         if m["what"].startswith("node ") and m["what"].endswith(" state")
     }
     assert texts["waiting"] == "✎ waiting for input" and texts["failed"] == "✗ failed"
-    low = [m for m in measured if m["ratio"] < 4.5]
+    rings = [m for m in measured if m.get("ring")]
+    assert len(rings) == 2 and all(m["ratio"] >= 3 for m in rings), rings
+    low = [m for m in measured if m["ratio"] < 4.5 and not m.get("ring")]
     assert low == [], "text below 4.5:1:\n" + "\n".join(json.dumps(m) for m in low)
     assert len(measured) > 50

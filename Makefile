@@ -4,6 +4,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8037
 DATA ?= ./data
+# Test processes: most of a test's time is spent waiting on servers, so three share two
+# cores well (make test TEST_WORKERS=0 runs everything in one process).
+TEST_WORKERS ?= 3
 
 .PHONY: install serve test lint bench schema clean
 
@@ -35,7 +38,7 @@ serve: $(BIN)/agentloom explorers/web/node_modules
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --durations=25
 
 lint: $(BIN)/agentloom
 	$(BIN)/ruff check .

@@ -99,6 +99,7 @@ RULES: tuple[tuple[re.Pattern[str], frozenset[int]], ...] = tuple(
         (rf"^POST /api/knowledge-bases/{ID}/files$", {400, 413, 415}),
         # every update writes a new version; two at once: one gets 409
         (rf"^PUT /api(/v1)?/workflows/{ID}$", {409}),
+        (rf"^PATCH /api/workflows/{ID}/publish$", {409}),
         (rf"^POST /api/v1/workflows/{ID}/versions/{ID}/rollback$", {409}),
         # secrets are managed by a signed-in session, not by an API key
         (r"^\w+ /api/(keys|credentials)(/.*)?$", {403}),

@@ -86,11 +86,12 @@ def loop_llm() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 class SlowService:
     """`GET /inc?n=N` answers `{"n": N + 1}` after `delay_s`; `GET /wait` after `long_s`
-    (as it is when the request arrives)."""
+    (as it is when the request arrives), or, while `gate` is an Event, once it is set."""
 
     def __init__(self, *, delay_s: float = 0.015, long_s: float = 3.0) -> None:
         self.delay_s = delay_s
         self.long_s = long_s
+        self.gate: threading.Event | None = None
         self.calls: list[str] = []
         service = self
 
@@ -102,7 +103,11 @@ class SlowService:
                 url = urlsplit(self.path)
                 service.calls.append(self.path)
                 if url.path == "/wait":
-                    time.sleep(service.long_s)
+                    gate = service.gate
+                    if gate is not None:
+                        gate.wait(30)
+                    else:
+                        time.sleep(service.long_s)
                     body = {"waited": service.long_s}
                 else:
                     time.sleep(service.delay_s)

@@ -6,6 +6,7 @@ Counts are read from the database itself: what the API says must be what is stor
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -127,6 +128,9 @@ def test_extra_runs_wait_pending_in_order_with_their_queue_position(
         found: dict[str, Any] = r.json()["data"]["execution"]
         return found
 
+    # The running ones stay in their node until the queue has been read (under load, a
+    # fixed wait could end first and let the queue move on).
+    slow.gate = threading.Event()
     with server.client(user["token"]) as c, server.client(other["token"]) as o:
         flow = create_workflow(c, nodes, chain(*nodes))
         runs = []
@@ -141,6 +145,7 @@ def test_extra_runs_wait_pending_in_order_with_their_queue_position(
         # Another user is not held up by this one's queue.
         theirs = execute(o, create_workflow(o, nodes, chain(*nodes)), {})
         wait_until(lambda: running(other["id"]) == 1, 10, "the other user's run to start")
+        slow.gate.set()
         seen_running = 0
         while db.db.executions.count_documents({"_id": {"$in": runs}, "status": "completed"}) < 5:
             now = running(user["id"])

@@ -586,6 +586,7 @@ def create_app(
     app.state.settings = settings
     app.state.on_exit_signal = on_exit_signal
     app.state.services = services
+    app.state.run_host = runtime.host
     app.state.schema = schema
     app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
@@ -599,7 +600,8 @@ def create_app(
         database: Database | None = getattr(app.state, "database", None)
         return {
             "database": await database_reachable(database.client if database else None),
-            "runs": runtime.host.accepting or not settings.run_in_server,
+            # Taking runs, and the loop that claims and resumes them came round lately.
+            "runs": runtime.host.sweeping or not settings.run_in_server,
         }
 
     install_operability(

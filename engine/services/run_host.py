@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -119,6 +120,9 @@ class RunHost:
         self.max_resumes = max_resumes
         self._release_waits_after_s = release_waits_after_s
         self._sweep_s = sweep_s if sweep_s is not None else min(1.0, lease_s / 2)
+        self._last_sweep: float | None = None
+        self.stale_after_s = max(10 * self._sweep_s, 10.0)
+        """A sweep loop silent this long is dead or stuck: the process is not ready."""
         self._task_group: TaskGroup | None = None
         self._submitted: set[str] = set()
         self._hosted: set[str] = set()
@@ -139,6 +143,14 @@ class RunHost:
     @property
     def accepting(self) -> bool:
         return self._task_group is not None
+
+    @property
+    def sweeping(self) -> bool:
+        """Whether this process takes runs and its sweep loop came round lately (what
+        `/readyz` calls the run loop being alive)."""
+        if not self.accepting or self._last_sweep is None:
+            return False
+        return time.monotonic() - self._last_sweep <= self.stale_after_s
 
     def submit(self, execution_id: str) -> None:
         """Claim and run a pending execution in the background, if this process runs any."""
@@ -181,6 +193,7 @@ class RunHost:
                 raise
             except Exception:  # the next sweep retries; a sweep must not stop the server
                 log.exception("recovering runs failed")
+            self._last_sweep = time.monotonic()
             await anyio.sleep(self._sweep_s)
 
     async def _claim_orphans(self) -> None:

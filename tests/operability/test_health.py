@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from storage.bootstrap import EmbeddedServer, start_embedded
@@ -62,3 +63,23 @@ def test_a_server_that_leaves_runs_to_workers_is_ready_without_a_run_loop(
     assert r.status_code == 200
     assert r.json()["checks"] == {"database": True, "runs": True}
     assert server.app.state.services.executions is not None
+
+
+def test_a_stuck_run_loop_makes_the_server_unready(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    """`runs` is the loop that claims and resumes runs coming round, not a flag."""
+    server = server_factory()
+    host = server.app.state.run_host
+    with server.client() as c:
+        assert c.get("/readyz").json()["checks"] == {"database": True, "runs": True}
+        host.stale_after_s = 0.5
+
+        async def stuck() -> list[str]:
+            await anyio.sleep_forever()
+            return []
+
+        host.recover = stuck  # the next sweep hangs here, as a loop stuck on a call would
+        gone = wait_for(lambda: (r := c.get("/readyz")).status_code == 503 and r, what="503")
+        assert gone.json() == {"status": "unavailable", "checks": {"database": True, "runs": False}}
+        assert c.get("/healthz").status_code == 200  # alive all the same

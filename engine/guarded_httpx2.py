@@ -20,13 +20,12 @@ for nor accepted.
 from __future__ import annotations
 
 import ssl
-import zlib
 from collections.abc import AsyncIterator, Mapping
 from functools import cache
 
 import httpx2
 
-from engine.http_body import INFLATABLE, Inflater, describe_size
+from engine.http_body import INFLATABLE, Inflater, describe_size, within_ceiling
 from engine.outbound import OutboundGuard
 
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -85,26 +84,17 @@ class _CeilingStream(httpx2.AsyncByteStream):
         self._inflater = inflater
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        seen = 0
-        async for chunk in self._inner:
-            pieces = self._inflater.feed(chunk) if self._inflater else iter((chunk,))
-            while True:
-                # Pieces are taken one at a time, so a bomb never inflates past the count.
-                try:
-                    piece = next(pieces, None)
-                except zlib.error as exc:
-                    raise httpx2.DecodingError(
-                        f"the response body does not decompress: {exc}", request=self._request
-                    ) from exc
-                if piece is None:
-                    break
-                seen += len(piece)
-                if seen > self._limit:
-                    raise ResponseCeilingExceeded(
-                        f"the server's response exceeds the {describe_size(self._limit)} cap",
-                        request=self._request,
-                    )
-                yield piece
+        request = self._request
+        async for piece in within_ceiling(
+            self._inner,
+            self._limit,
+            self._inflater,
+            undecodable=lambda why: httpx2.DecodingError(why, request=request),
+            too_large=lambda limit: ResponseCeilingExceeded(
+                f"the server's response exceeds the {limit} cap", request=request
+            ),
+        ):
+            yield piece
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -19,7 +19,7 @@ encodings (br, zstd) are neither asked for nor accepted. The httpx2 clients
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -149,6 +149,34 @@ class Inflater:
                 pending = self._inflater.unconsumed_tail
 
 
+async def within_ceiling(
+    chunks: AsyncIterable[bytes],
+    limit: int,
+    inflater: Inflater | None,
+    *,
+    undecodable: Callable[[str], Exception],
+    too_large: Callable[[str], Exception],
+) -> AsyncIterator[bytes]:
+    """The body's bytes, inflated when `inflater` is given, until `limit` bytes have come
+    out: then `too_large(<the limit in words>)` is raised. Both HTTP libraries' streams use
+    it, each with its own exception types."""
+    seen = 0
+    async for chunk in chunks:
+        pieces = inflater.feed(chunk) if inflater else iter((chunk,))
+        while True:
+            # Pieces are taken one at a time, so a bomb never inflates past the count.
+            try:
+                piece = next(pieces, None)
+            except zlib.error as exc:
+                raise undecodable(f"the response body does not decompress: {exc}") from exc
+            if piece is None:
+                break
+            seen += len(piece)
+            if seen > limit:
+                raise too_large(describe_size(limit))
+            yield piece
+
+
 class _CeilingStream(httpx.AsyncByteStream):
     def __init__(
         self,
@@ -164,25 +192,17 @@ class _CeilingStream(httpx.AsyncByteStream):
         self._inflater = inflater
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        seen = 0
-        async for chunk in self._inner:
-            pieces = self._inflater.feed(chunk) if self._inflater else iter((chunk,))
-            while True:
-                try:
-                    piece = next(pieces, None)
-                except zlib.error as exc:
-                    raise httpx.DecodingError(
-                        f"the response body does not decompress: {exc}", request=self._request
-                    ) from exc
-                if piece is None:
-                    break
-                seen += len(piece)
-                if seen > self._limit:
-                    raise BodyCeilingExceeded(
-                        f"the response exceeds {describe_size(self._limit)}",
-                        request=self._request,
-                    )
-                yield piece
+        request = self._request
+        async for piece in within_ceiling(
+            self._inner,
+            self._limit,
+            self._inflater,
+            undecodable=lambda why: httpx.DecodingError(why, request=request),
+            too_large=lambda limit: BodyCeilingExceeded(
+                f"the response exceeds {limit}", request=request
+            ),
+        ):
+            yield piece
 
     async def aclose(self) -> None:
         await self._inner.aclose()

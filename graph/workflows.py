@@ -96,6 +96,19 @@ def _edges_view(edges: list[Any]) -> list[WorkflowEdge]:
     return [WorkflowEdge.of(e) for e in edges if isinstance(e, dict)]
 
 
+def graph_nodes(root: Any) -> list[WorkflowNode]:
+    """`nodes` of a workflow, a version or a template (each keeps its raw graph)."""
+    return _graph_view(root.raw_nodes)
+
+
+def graph_edges(root: Any) -> list[WorkflowEdge]:
+    return _edges_view(root.raw_edges)
+
+
+def graph_document(root: Any) -> str:
+    return workflow_json(root.raw_nodes, root.raw_edges, root.extra)
+
+
 @strawberry.type(name="Workflow", description="A workflow: a graph of nodes a run executes.")
 class WorkflowType(Node):
     id: strawberry.ID = strawberry.field(description="The workflow's id.")
@@ -112,17 +125,15 @@ class WorkflowType(Node):
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
-    @strawberry.field(description="The graph's nodes.")
-    def nodes(self) -> list[WorkflowNode]:
-        return _graph_view(self.raw_nodes)
-
-    @strawberry.field(description="The graph's edges.")
-    def edges(self) -> list[WorkflowEdge]:
-        return _edges_view(self.raw_edges)
-
-    @strawberry.field(description=WORKFLOW_JSON_DESCRIPTION)
-    def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
+    nodes: list[WorkflowNode] = strawberry.field(
+        resolver=graph_nodes, description="The graph's nodes."
+    )
+    edges: list[WorkflowEdge] = strawberry.field(
+        resolver=graph_edges, description="The graph's edges."
+    )
+    workflow_json: str = strawberry.field(
+        resolver=graph_document, description=WORKFLOW_JSON_DESCRIPTION
+    )
 
     @strawberry.field(description="Its saved versions, newest first.")
     async def versions(
@@ -188,17 +199,16 @@ class WorkflowVersionType:
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
-    @strawberry.field(description="The graph's nodes then.")
-    def nodes(self) -> list[WorkflowNode]:
-        return _graph_view(self.raw_nodes)
-
-    @strawberry.field(description="The graph's edges then.")
-    def edges(self) -> list[WorkflowEdge]:
-        return _edges_view(self.raw_edges)
-
-    @strawberry.field(description="The document then, as one JSON string (seed 003's workflowJson).")
-    def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
+    nodes: list[WorkflowNode] = strawberry.field(
+        resolver=graph_nodes, description="The graph's nodes then."
+    )
+    edges: list[WorkflowEdge] = strawberry.field(
+        resolver=graph_edges, description="The graph's edges then."
+    )
+    workflow_json: str = strawberry.field(
+        resolver=graph_document,
+        description="The document then, as one JSON string (seed 003's workflowJson).",
+    )
 
     @classmethod
     def of(cls, v: WorkflowVersion) -> WorkflowVersionType:
@@ -230,17 +240,15 @@ class TemplateType(Node):
     raw_nodes: strawberry.Private[list[Any]]
     raw_edges: strawberry.Private[list[Any]]
 
-    @strawberry.field(description="The graph's nodes.")
-    def nodes(self) -> list[WorkflowNode]:
-        return _graph_view(self.raw_nodes)
-
-    @strawberry.field(description="The graph's edges.")
-    def edges(self) -> list[WorkflowEdge]:
-        return _edges_view(self.raw_edges)
-
-    @strawberry.field(description=WORKFLOW_JSON_DESCRIPTION)
-    def workflow_json(self) -> str:
-        return workflow_json(self.raw_nodes, self.raw_edges, self.extra)
+    nodes: list[WorkflowNode] = strawberry.field(
+        resolver=graph_nodes, description="The graph's nodes."
+    )
+    edges: list[WorkflowEdge] = strawberry.field(
+        resolver=graph_edges, description="The graph's edges."
+    )
+    workflow_json: str = strawberry.field(
+        resolver=graph_document, description=WORKFLOW_JSON_DESCRIPTION
+    )
 
     @classmethod
     def of(cls, t: Template) -> TemplateType:

@@ -3,7 +3,7 @@
 The `mcp` SDK and the `openai` SDK (3.x) use httpx2, not httpx, so
 `engine.outbound.guarded_http_client` cannot be handed to them. This is the
 same policy for httpx2: every request (so every redirect hop an SDK follows,
-and every endpoint an SSE server names) passes `OutboundGuard.check_url` and
+and every endpoint an SSE server names) passes `OutboundGuard.pin` (its `check_url`) and
 is sent to the address that was checked, so a hostile server cannot reach an
 internal address through us.
 
@@ -155,13 +155,7 @@ class GuardedTransport(CeilingTransport):
         self._field = field
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        host = request.url.host
-        address = await self._guard.check_url(str(request.url), field=self._field)
-        if address != host:
-            # The Host header was set from the name already; TLS still verifies the name.
-            request.url = request.url.copy_with(host=address)
-            if request.url.scheme == "https":
-                request.extensions = {**request.extensions, "sni_hostname": host}
+        await self._guard.pin(request, field=self._field)
         return await super().handle_async_request(request)
 
 

@@ -125,6 +125,17 @@ class OutboundGuard:
             raise OutboundRefused(f"URL has no host: {url!r}", field=field)
         return await self.resolve(parts.hostname, port, field=field)
 
+    async def pin(self, request: Any, *, field: str) -> None:
+        """Check an outgoing request (httpx's or httpx2's: the same shape) and point it at
+        the checked address, so the connection goes where the check looked. The Host
+        header was already set from the name; TLS still verifies the name (SNI)."""
+        host = request.url.host
+        address = await self.check_url(str(request.url), field=field)
+        if address != host:
+            request.url = request.url.copy_with(host=address)
+            if request.url.scheme == "https":
+                request.extensions = {**request.extensions, "sni_hostname": host}
+
 
 class _GuardedTransport(httpx.AsyncBaseTransport):
     """Checks every request (so every redirect hop), connects to the checked IP, and
@@ -137,12 +148,7 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
         self._inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        address = await self._guard.check_url(str(request.url), field=self._field)
-        if address != host:
-            request.url = request.url.copy_with(host=address)
-            if request.url.scheme == "https":
-                request.extensions = {**request.extensions, "sni_hostname": host}
+        await self._guard.pin(request, field=self._field)
         # Only encodings the ceiling can inflate in bounded steps (see engine.http_body).
         request.headers["accept-encoding"] = ", ".join(INFLATABLE)
         response = await self._inner.handle_async_request(request)

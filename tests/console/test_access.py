@@ -263,22 +263,17 @@ const out = [...chart.element.querySelectorAll('.node')].flatMap((node) =>
 // The run's status badge and the panel's state, in every status, where the page shows them.
 const status = document.querySelector('#run-status');
 const state = document.querySelector('#node-state');
-for (const name of {json.dumps(RUN_STATUSES)}) {{
-  const badge = status.cloneNode();
-  badge.removeAttribute('id');
-  badge.className = 'badge status-' + name;
-  badge.textContent = name;
-  status.after(badge);
-  out.push(html('status badge ' + name, badge));
-}}
-for (const name of states) {{
-  const text = state.cloneNode();
-  text.removeAttribute('id');
-  text.className = 'state-text state-' + name;
-  text.textContent = name;
-  state.after(text);
-  out.push(html('panel state ' + name, text));
-}}
+// A copy of `shown` with `className`, reading `name`, measured where the page shows it.
+const sample = (shown, className, name, label) => {{
+  const copy = shown.cloneNode();
+  copy.removeAttribute('id');
+  copy.className = className;
+  copy.textContent = name;
+  shown.after(copy);
+  out.push(html(label + ' ' + name, copy));
+}};
+for (const name of {json.dumps(RUN_STATUSES)}) sample(status, 'badge status-' + name, name, 'status badge');
+for (const name of states) sample(state, 'state-text state-' + name, name, 'panel state');
 // The focus ring's colour on what it is drawn over (WCAG 1.4.11 asks 3:1 of it).
 const probe = document.createElement('span');
 probe.style.color = 'var(--focus)';

@@ -12,8 +12,8 @@ the store before it listens (so there is never a moment without
 authentication), and serves with `--auth`. It stops when its parent dies
 (the parent holds the write end of a "lifeline" pipe; EOF means it is gone).
 
-This module imports only the standard library and secantus, so the
-process starts light.
+This module imports only the standard library, secantus and
+`storage.embedded_planning` (the index routing it needs), so the process starts light.
 """
 
 from __future__ import annotations
@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from secantus import SecantusDBServer
 
+    from storage.embedded_planning import route_operator_filters
+
+    route_operator_filters()
     server = SecantusDBServer(
         host=args.host,
         port=args.port,

@@ -16,10 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
+
 _SERVE = """
 import os, sys, threading
 from secantus import SecantusDBServer
+from storage.embedded_planning import route_operator_filters
 
+route_operator_filters()  # the same index routing as the embedded database
 server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=sys.argv[1])
 server.start()
 print(server.port, flush=True)
@@ -42,6 +46,7 @@ def database_process(storage_path: Path) -> Iterator[str]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        cwd=REPO,  # `-c` puts the working directory on the path: `storage` imports from here
     )
     try:
         assert process.stdout is not None

@@ -1,7 +1,8 @@
 """What the request log costs a request: latency with it on vs off (target: ratio <= 1.05).
 
-Two real `agentloom serve` processes (each with its embedded database and data
-directory), identical but for `AGENTLOOM_REQUEST_LOG` (true / false); the
+Three real `agentloom serve` processes (each with its embedded database and data
+directory), identical but for `AGENTLOOM_REQUEST_LOG` (one true, two false: the
+second log-off server is the control, two identical servers measured alike); the
 request middleware itself (request ids, metrics) runs in both. This process is
 the client: sequential requests on one kept-alive connection, in alternating
 blocks (on, off, on, off...) so drift in the machine's load hits both alike.
@@ -124,18 +125,22 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        on, off = start("log-on", root, True), start("log-off", root, False)
+        # Two servers without the log: how far apart two identical servers measure (the
+        # control) is the noise the on/off ratio has to be read against.
+        on = start("log-on", root, True)
+        off, control = start("log-off", root, False), start("log-off-2", root, False)
+        servers = (on, off, control)
         try:
             clients = {
                 s.name: httpx.Client(
                     base_url=s.base, headers={"Authorization": f"Bearer {s.token}"}, timeout=30
                 )
-                for s in (on, off)
+                for s in servers
             }
-            for s in (on, off):  # warm-up, not measured
+            for s in servers:  # warm-up, not measured
                 block(Server(s.name, s.process, s.base), clients[s.name], 100)
             for _ in range(args.blocks):
-                for s in (on, off):
+                for s in servers:
                     block(s, clients[s.name], args.per_block)
             # Every authenticated request (warm-up included) must be in the user's log: nothing
             # dropped. (`/info` resolves no viewer: its records belong to nobody.)
@@ -149,26 +154,31 @@ def main() -> None:
                 )
                 logged = r.json()["data"]["requestLogs"]["totalCount"]
                 time.sleep(0.2)
-            print(f"{'route':24} {'server':8} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+            print(f"{'route':24} {'server':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
             for route in ROUTES:
-                for s in (on, off):
+                for s in servers:
                     t = s.samples[route]
                     print(
-                        f"{route:24} {s.name:8} {p(t, 0.5) * 1e3:8.3f} {p(t, 0.95) * 1e3:8.3f} "
+                        f"{route:24} {s.name:10} {p(t, 0.5) * 1e3:8.3f} {p(t, 0.95) * 1e3:8.3f} "
                         f"{statistics.fmean(t) * 1e3:8.3f}"
                     )
-                a, b = on.samples[route], off.samples[route]
-                print(
-                    f"{'':24} {'on/off':8} {p(a, 0.5) / p(b, 0.5):8.3f} {p(a, 0.95) / p(b, 0.95):8.3f} "
-                    f"{statistics.fmean(a) / statistics.fmean(b):8.3f}"
-                )
+                for label, a, b in (
+                    ("on/off", on.samples[route], off.samples[route] + control.samples[route]),
+                    ("off2/off", control.samples[route], off.samples[route]),
+                ):
+                    print(
+                        f"{'':24} {label:10} {p(a, 0.5) / p(b, 0.5):8.3f} "
+                        f"{p(a, 0.95) / p(b, 0.95):8.3f} {statistics.fmean(a) / statistics.fmean(b):8.3f}"
+                    )
             print(
                 f"request log records of the user: {logged} (requests that must be there: {expected})"
             )
+            print("on/off compares the log-on server with both log-off servers' samples;")
+            print("off2/off, two identical servers, is the noise of this measurement")
             if logged < expected:
                 raise SystemExit("records are missing from the request log")
         finally:
-            for s in (on, off):
+            for s in servers:
                 s.process.terminate()
                 s.process.wait(timeout=30)
 

@@ -83,7 +83,7 @@ from graph.schema import build_schema
 from rest_compat.app import install_rest
 from rest_compat.cors import install_cors
 from rest_compat.operability import Operability, install_operability
-from rest_compat.operations import check_operations
+from rest_compat.operations import check_operations_once
 from rest_compat.request_log import RequestObserver
 from storage.analytics_stores import MongoRunStats
 from storage.bootstrap import Database, connect
@@ -592,7 +592,7 @@ def create_app(
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
     install_rest(app)
     # Every GraphQL document a REST route runs is checked now: a typo fails the start.
-    check_operations(schema._schema)
+    check_operations_once(schema._schema, built_as=("build_schema", settings.production))
     install_explorers(app)
     install_console(app)
 

@@ -217,6 +217,8 @@ class Subscriber(threading.Thread):
         self._token = token
         self.execution_id = execution_id
         self.events: list[dict[str, Any]] = []
+        self.last_event_at = time.monotonic()
+        """When the last event arrived (a failure tells a hang from a slow run by it)."""
         self.connects = 0
         self.error: str | None = None
         self._again = threading.Event()
@@ -263,6 +265,7 @@ class Subscriber(threading.Thread):
                     if message["payload"].get("errors"):
                         raise AssertionError(message["payload"]["errors"])
                     self.events.append(message["payload"]["data"]["executionEvents"])
+                    self.last_event_at = time.monotonic()
                 elif message["type"] == "complete":
                     return bool(self.events) and self.events[-1]["type"] in TERMINAL
                 else:

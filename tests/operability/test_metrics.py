@@ -56,7 +56,15 @@ def test_metrics_parse_and_move_with_requests_and_runs(
         nodes, edges = llm_graph(model="gpt-4o-mini")
         execution_id = execute(c, create_workflow(c, nodes, edges), text="count me")
         wait_terminal_in_db(server, execution_id)
-        after = scrape(c)
+        # The final status is stored just before the terminal event, whose write counts
+        # the run as finished: scrape once that has happened.
+        finished = "agentloom_runs_finished_total"
+
+        def counted_finished() -> Samples | None:
+            now = scrape(c)
+            return now if value(now, finished, status="completed") else None
+
+        after = wait_for(counted_finished, what="the run counted as finished")
 
     route = {"protocol": "rest-v1", "method": "GET", "route": "/api/v1/workflows"}
     counted = "agentloom_http_requests_total"
@@ -75,7 +83,6 @@ def test_metrics_parse_and_move_with_requests_and_runs(
         value(after, "agentloom_runs_started_total") - value(before, "agentloom_runs_started_total")
         == 1
     )
-    finished = "agentloom_runs_finished_total"
     assert (
         value(after, finished, status="completed") - value(before, finished, status="completed")
         == 1

@@ -190,16 +190,21 @@ async def timed_chain(server: Server, token: str, workflow_id: str, length: int)
     return elapsed
 
 
+CHAIN_ROUNDS = 7
+
+
 async def chain_costs(server: Server, token: str, lengths: tuple[int, ...]) -> dict[int, float]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.base, headers=headers, timeout=60) as c:
         workflows = {n: create_chain(c, n) for n in lengths}
     await timed_chain(server, token, workflows[lengths[0]], lengths[0])  # warm-up
-    out = {}
-    for n in lengths:
-        runs = [await timed_chain(server, token, workflows[n], n) for _ in range(3)]
-        out[n] = statistics.median(runs)
-    return out
+    # Rounds over every length, so drift in the machine's load hits each length alike; the
+    # marginal cost is a difference of two medians, which three runs left 20-30% apart.
+    runs: dict[int, list[float]] = {n: [] for n in lengths}
+    for _ in range(CHAIN_ROUNDS):
+        for n in lengths:
+            runs[n].append(await timed_chain(server, token, workflows[n], n))
+    return {n: statistics.median(times) for n, times in runs.items()}
 
 
 async def fan_out(

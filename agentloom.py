@@ -210,6 +210,13 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def shared_database(self) -> bool:
+        """Other processes (workers) may record runs in this database: only then does a
+        subscriber need the change-stream relay. The embedded database serves this process
+        alone, and it has no change streams (storage/embedded_db.py)."""
+        return self.mongodb_uri is not None
+
     def signing_secret(self) -> str:
         if self.secret_key:
             if len(self.secret_key.encode()) < 32:
@@ -350,7 +357,7 @@ def build_runtime(
         executions=executions_store,
         broadcaster=broadcaster,
         is_local=host.is_local,
-        on_remote=relay.notice,
+        on_remote=relay.notice if settings.shared_database else None,
         poll_s=settings.log_poll_seconds,
     )
     skills = SkillService(store=MongoSkillStore(), tools=TOOL_CATALOG)
@@ -541,7 +548,8 @@ def create_app(
                 runs.start_soon(host.sweep_forever)  # resumes runs left by stopped processes
                 runs.start_soon(runtime.retention.run_forever)
                 runs.start_soon(drain_on_signal, host)
-                runs.start_soon(runtime.relay.run_forever)
+                if settings.shared_database:
+                    runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
                 if runtime.request_log is not None:
                     runs.start_soon(runtime.request_log.run_forever)

@@ -139,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         storage_path=str(args.storage_path),
         require_auth=True,
         enable_test_commands=False,
+        # Standalone, so no oplog. The oplog exists for change streams, and only one
+        # agentloom process uses this database (its data directory is locked), a process
+        # that follows its own runs from memory. Kept, the oplog cost every write a second
+        # one once it held 100,000 entries (SecantusDB then deletes the oldest as it adds:
+        # half the database's busy time in a profile of a 500-node chain; issue 9).
+        replica_set_name=None,
     )
     provision_user(server.storage, password)
 

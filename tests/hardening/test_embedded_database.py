@@ -81,6 +81,18 @@ def test_clients_without_the_credentials_are_refused(embedded: EmbeddedServer) -
     assert "retryWrites=false" in embedded.uri
 
 
+def test_the_embedded_database_keeps_no_oplog(embedded: EmbeddedServer) -> None:
+    """Standalone: writes leave no oplog entry to prune later (issue 9), and a change
+    stream, which only a shared database needs, is refused rather than silent."""
+    with MongoClient(embedded.uri) as client:
+        assert "setName" not in client.admin.command("hello")
+        client["app"]["things"].insert_many([{"x": i} for i in range(50)])
+        client["app"]["things"].update_many({}, {"$set": {"y": 1}})
+        assert client["local"]["oplog.rs"].count_documents({}) == 0
+        with pytest.raises(OperationFailure):
+            client["app"]["things"].watch()
+
+
 def test_a_second_database_on_the_same_files_waits_for_the_first(
     embedded: EmbeddedServer, tmp_path: Path
 ) -> None:

@@ -23,6 +23,8 @@ let problems = 0;
 let subscribed = 0;
 let finished = 0;
 let gateAt = Infinity;
+let lastAt = 0;
+let messages = 0;
 
 function onEvent(state, event, receivedAt) {
   if (event.seq !== state.last + 1) problems += 1;
@@ -40,6 +42,8 @@ function open(index) {
   });
   ws.on("message", (raw) => {
     const receivedAt = Date.now();
+    lastAt = receivedAt;
+    messages += 1;
     const message = JSON.parse(raw);
     if (message.type === "connection_ack") {
       ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query, variables: { id: executionId } } }));
@@ -85,6 +89,9 @@ function report() {
       p50: at(0.5),
       p99: at(0.99),
       max: latencies[latencies.length - 1],
+      // From the gate's opening to the last message, and how many messages that took.
+      spanMs: lastAt - gateAt,
+      messages,
       // This client's own CPU (parsing every frame): a floor under the latencies it measures.
       clientCpuS: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage()),
     }),

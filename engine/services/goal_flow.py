@@ -19,9 +19,9 @@ be shown again when the run is streamed again (`GoalGraphs.planned_workflow`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Protocol
 
-from engine.errors import ValidationFailed
+from engine.goal_modes import GoalMode
 from engine.services.ai_builders import AiBuilderService
 from engine.services.goal_runs import GoalOptions, goal_graph
 from engine.services.model_access import ModelChoice
@@ -29,20 +29,8 @@ from engine.services.records import Execution
 from engine.services.skills import SkillService
 from engine.tools.external import agent_tool_config
 
-GoalMode = Literal["react", "flow"]
-GOAL_MODES: tuple[str, ...] = get_args(GoalMode)
 REACT_KIND = "goal"
 FLOW_KIND = "goal-flow"
-
-
-def check_goal_mode(value: str) -> GoalMode:
-    """`value` as a goal mode; anything else is `ValidationFailed` naming the setting."""
-    name = (value or "react").strip().lower()
-    if name not in GOAL_MODES:
-        raise ValidationFailed(
-            f"AGENTLOOM_GOAL_MODE must be one of {', '.join(GOAL_MODES)}", field="goal_mode"
-        )
-    return name  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, kw_only=True)

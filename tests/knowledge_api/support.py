@@ -86,29 +86,31 @@ def chroma_path(server: LiveServer) -> Path:
     return server.settings.data_dir / "chroma"
 
 
+_readers: dict[Path, ChromaVectorStore] = {}
+
+
+def _reader(server: LiveServer) -> ChromaVectorStore:
+    """A client of the server's Chroma files, opened once per data directory and kept.
+
+    In one process chromadb shares a single system per path among its clients, and
+    creates and releases that system without one lock: a reader closed while the
+    in-process server opened its own client could stop the system under the server (or
+    hand the next reader a stopped one: "Could not connect to tenant default_tenant").
+    A reader that is never closed never releases it."""
+    path = chroma_path(server)
+    if path not in _readers:
+        _readers[path] = ChromaVectorStore.embedded(path)
+    return _readers[path]
+
+
 def chunk_count(server: LiveServer, kb_id: str, file_id: str | None = None) -> int:
     """Chunks in the server's embedded Chroma, read through a second client of the same
     files (in this process chromadb shares one system per path)."""
-
-    async def count() -> int:
-        store = ChromaVectorStore.embedded(chroma_path(server))
-        try:
-            return await store.count(f"kb-{kb_id}", file_id=file_id)
-        finally:
-            store.close()
-
-    return asyncio.run(count())
+    return asyncio.run(_reader(server).count(f"kb-{kb_id}", file_id=file_id))
 
 
 def collections(server: LiveServer) -> list[str]:
-    async def names() -> list[str]:
-        store = ChromaVectorStore.embedded(chroma_path(server))
-        try:
-            return await store.collections()
-        finally:
-            store.close()
-
-    return asyncio.run(names())
+    return asyncio.run(_reader(server).collections())
 
 
 def stored_originals(server: LiveServer) -> int:

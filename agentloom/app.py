@@ -1,46 +1,36 @@
-"""agentloom's composition root and CLI.
+"""agentloom's composition root: storage, services, the GraphQL schema and the ASGI app.
 
 Reads the settings once, connects storage, builds the services, the GraphQL
-schema and the ASGI app (GraphQL + the REST/WebSocket/SSE compatibility layer).
-
-    agentloom serve [--host H] [--port P] [--data-dir D]
-    agentloom worker [--data-dir D]
-    agentloom export-schema
+schema and the ASGI app (GraphQL + the REST/WebSocket/SSE compatibility layer);
+`run_worker` is the same composition without the web layer.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import gc
 import logging
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentloom import VERSION
+from agentloom.settings import Settings, comma_items
 from console import install_console
 from engine.builtin_templates import list_templates
-from engine.graph_limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, GraphLimits
+from engine.graph_limits import GraphLimits
 from engine.knowledge.embeddings import OpenAIEmbeddingClients
-from engine.log_format import LogFormat, configure_logging
 from engine.outbound import OutboundGuard
 from engine.output_limits import (
-    DEFAULT_MAX_OUTPUT_BYTES,
-    MAX_OUTPUT_BYTES_CEILING,
     OutputLimits,
 )
 from engine.pricing import PriceError, load_price_table
@@ -57,7 +47,7 @@ from engine.services.credentials import CredentialService
 from engine.services.datasources import DataSourceRunQuerier, DataSourceService
 from engine.services.event_follow import EventFollower
 from engine.services.executions import ExecutionService
-from engine.services.goal_flow import GoalGraphs, GoalMode
+from engine.services.goal_flow import GoalGraphs
 from engine.services.human_input import HumanInputService
 from engine.services.knowledge import KnowledgeService
 from engine.services.records import Template
@@ -74,11 +64,10 @@ from engine.services.traces import TraceService
 from engine.services.uploads import UploadService
 from engine.services.workflows import TemplateService, WorkflowService
 from engine.tools import TOOL_CATALOG
-from explorers import ExplorerGraphQLApp, install_explorers, log_urls
+from explorers import ExplorerGraphQLApp, install_explorers
 from graph.auth import TokenService
 from graph.context import Services
-from graph.forwarded import TrustedProxyList
-from graph.local_mode import LocalUser, OriginList, cors_origins
+from graph.local_mode import cors_origins
 from graph.schema import build_schema
 from rest_compat.app import install_rest
 from rest_compat.cors import install_cors
@@ -89,7 +78,6 @@ from storage.analytics_stores import MongoRunStats
 from storage.bootstrap import Database, connect
 from storage.chroma_opener import ChromaOnDemand
 from storage.crypto import SecretBox, load_or_create_key
-from storage.data_dir import DataDirError, check_writable, hold_server_lock
 from storage.execution_stores import (
     MongoEventStore,
     MongoExecutionStore,
@@ -98,7 +86,6 @@ from storage.execution_stores import (
 )
 from storage.health import database_reachable
 from storage.human_input_stores import MongoHumanInputBroker
-from storage.keys import load_or_create_secret
 from storage.knowledge_stores import (
     GridFSOriginalStore,
     MongoIngestEventStore,
@@ -127,116 +114,6 @@ from storage.stores import (
 )
 
 log = logging.getLogger("agentloom")
-VERSION = "0.1.0"
-
-
-class Settings(BaseSettings):
-    """Every setting comes from an `AGENTLOOM_*` environment variable (see README)."""
-
-    model_config = SettingsConfigDict(env_prefix="AGENTLOOM_", extra="ignore")
-
-    env: Literal["development", "production"] = "development"
-    mongodb_uri: str | None = None
-    database: str = "agentloom"
-    data_dir: Path = Path("./data")
-    secret_key: str | None = None
-    encryption_key: str | None = None
-    token_ttl_minutes: int = 24 * 60
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
-    admin_users: str = ""
-    outbound_allow: str = ""
-    trusted_proxies: TrustedProxyList = ""
-    """Reverse proxies (IPs/CIDRs) whose X-Forwarded-For is believed; see graph/forwarded.py."""
-    max_workflow_nodes: int = DEFAULT_MAX_NODES
-    max_workflow_edges: int = DEFAULT_MAX_EDGES
-    max_workflow_bytes: int = DEFAULT_MAX_BYTES
-    max_node_output_bytes: int = Field(
-        default=DEFAULT_MAX_OUTPUT_BYTES, ge=1024, le=MAX_OUTPUT_BYTES_CEILING
-    )
-    """A node output's cap as JSON; over it the node fails (its on_error policy applies)."""
-    run_timeout_seconds: float = 3600.0
-    node_timeout_seconds: float = 600.0
-    lease_seconds: float = 30.0
-    log_poll_seconds: float = 1.0
-    """How often a quiet subscriber re-reads the log (the fallback behind change streams)."""
-    access_log: bool = False
-    """Log every HTTP request at INFO (uvicorn's access log)."""
-    run_in_server: bool = True
-    """Run executions in the API process; false leaves them to `agentloom worker`s."""
-    # -- outside tools and AI builders (issue 14)
-    goal_mode: GoalMode = "react"
-    """How goals run (`/ag-ui/goal`): `react` (an agent) or `flow` (a planned workflow)."""
-    discovery_timeout_seconds: float = Field(default=10.0, gt=0)
-    """Upper bound of one MCP server or A2A agent discovery."""
-    # -- durable runs (issue 16)
-    max_resumes: int = Field(default=3, ge=0)
-    """Take-overs of a run whose process stopped before the run fails instead (with why)."""
-    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
-    """On SIGTERM: how long running nodes may finish before their runs are handed back."""
-    release_waits_after_seconds: float = Field(default=1.0, ge=0)
-    """A run whose running nodes all wait for people leaves its process after this long."""
-    retention_days: float = Field(default=0.0, ge=0)
-    """Finished executions older than this are purged with their logs (0: kept forever)."""
-    retention_sweep_seconds: float = Field(default=3600.0, gt=0)
-    """How often the retention purge looks for executions past retention."""
-    max_running_per_user: int = Field(default=0, ge=0)
-    """Runs in progress per user; more wait `pending`, in order (0: no limit)."""
-    # -- operability (issue 15)
-    request_log: bool = True
-    """Keep the request log (one record per request or session; analytics reads it)."""
-    request_log_days: float = 7.0
-    """How long request log records are kept (a TTL index)."""
-    metrics_token: str | None = None
-    """When set, GET /metrics needs `Authorization: Bearer <token>`."""
-    log_format: LogFormat = "text"
-    """`json`: one JSON object per log line (time, level, logger, message, request id...)."""
-    # -- knowledge bases (issue 13)
-    chroma_url: str | None = None
-    """A Chroma server (`chroma run`) for knowledge base vectors; unset: embedded in
-    `<data>/chroma`, which only the API server process opens."""
-    # -- seed 003 front ends (issue 12)
-    local_user: LocalUser = None
-    """Local mode: credential-less loopback requests act as this user (graph/local_mode.py)."""
-    cors_origins: OriginList = ""
-    """Browser origins allowed to call the API (comma list); CORS is off when empty."""
-    sse_keepalive_seconds: float = Field(default=15.0, gt=0)
-    """An SSE comment after this long without a frame keeps idle AG-UI streams open."""
-    credential_recheck_seconds: float = Field(default=60.0, gt=0)
-    """Open WebSockets and SSE streams re-check their token or API key this often (and at
-    its expiry); a revoked or expired one ends them (graph/credential_watch.py)."""
-
-    @property
-    def production(self) -> bool:
-        return self.env == "production"
-
-    @property
-    def shared_database(self) -> bool:
-        """Other processes (workers) may record runs in this database: only then does a
-        subscriber need the change-stream relay. The embedded database serves this process
-        alone, and it has no change streams (storage/embedded_db.py)."""
-        return self.mongodb_uri is not None
-
-    def signing_secret(self) -> str:
-        if self.secret_key:
-            if len(self.secret_key.encode()) < 32:
-                # RFC 7518: an HS256 key shorter than the hash output is brute-forceable.
-                raise SystemExit("AGENTLOOM_SECRET_KEY must be at least 32 bytes")
-            return self.secret_key
-        if self.production:
-            raise SystemExit("AGENTLOOM_SECRET_KEY must be set when AGENTLOOM_ENV=production")
-        return load_or_create_secret(self.data_dir, "jwt-secret")
-
-    def check_local_mode(self) -> None:
-        """Local mode trusts the machine, never a production deployment."""
-        if self.local_user and self.production:
-            raise SystemExit(
-                "agentloom: AGENTLOOM_LOCAL_USER is refused when AGENTLOOM_ENV=production"
-            )
-
-
-def _items(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -263,7 +140,7 @@ def build_runtime(
     """Every service, store and port, wired once; nothing is assembled per request."""
     instance = claim_instance(settings.data_dir)
     worker = worker_name(instance.id)
-    guard = OutboundGuard.from_entries(_items(settings.outbound_allow))
+    guard = OutboundGuard.from_entries(comma_items(settings.outbound_allow))
     templates = MongoTemplateStore()
     limits = GraphLimits(
         max_nodes=settings.max_workflow_nodes,
@@ -386,7 +263,7 @@ def build_runtime(
                 max_failures=settings.login_max_failures,
                 window=timedelta(seconds=settings.login_window_seconds),
             ),
-            admin_usernames=frozenset(_items(settings.admin_users)),
+            admin_usernames=frozenset(comma_items(settings.admin_users)),
         ),
         tokens=TokenService(
             secret=settings.signing_secret(), ttl=timedelta(minutes=settings.token_ttl_minutes)
@@ -662,89 +539,6 @@ async def stop_on_signal(host: RunHost, grace_s: float) -> None:
             return
 
 
-def tune_gc() -> None:
-    """Fewer, later cyclic-garbage passes for a long-lived server process.
-
-    With a thousand subscribers the default thresholds (700 allocations) ran the
-    collector thousands of times per second over a large heap: p99 delivery latency
-    halved with these (make bench). Objects alive at start-up are frozen out of it.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
 
 def export_schema() -> str:
     return str(build_schema()) + "\n"
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="agentloom", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"agentloom {VERSION}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the API server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    serve.add_argument("--port", type=int, default=8037, help="port to listen on (%(default)s)")
-    data_dir_help = "embedded database files and generated secrets (AGENTLOOM_DATA_DIR, ./data)"
-    serve.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
-    worker = commands.add_parser("worker", help="run pending executions from a shared MongoDB")
-    worker.add_argument("--data-dir", type=Path, default=None, help=data_dir_help)
-    commands.add_parser("export-schema", help="print the GraphQL SDL")
-    args = parser.parse_args(argv)
-
-    if args.command == "export-schema":
-        sys.stdout.write(export_schema())
-        return
-    overrides: dict[str, Any] = {}
-    if getattr(args, "data_dir", None) is not None:
-        overrides["data_dir"] = args.data_dir
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:  # a bad AGENTLOOM_* value: one line naming it
-        first = exc.errors()[0]
-        name = "AGENTLOOM_" + "_".join(map(str, first["loc"])).upper()
-        raise SystemExit(f"agentloom: {name}: {first['msg']}") from None
-    configure_logging(settings.log_format)
-    try:  # one clear line, not a traceback, for a data directory that cannot be used
-        check_writable(settings.data_dir)
-        if args.command == "serve" and not settings.mongodb_uri:
-            server_lock = hold_server_lock(settings.data_dir)  # noqa: F841 - held while we run
-    except DataDirError as exc:
-        raise SystemExit(f"agentloom: {exc}") from None
-    tune_gc()
-    if args.command == "worker":
-        anyio.run(run_worker, settings)
-        return
-    import uvicorn
-
-    log_urls(log, args.host, args.port)
-    # X-Forwarded-For is judged by the app against AGENTLOOM_TRUSTED_PROXIES, not by uvicorn
-    # (which would believe it from any loopback peer).
-    app = create_app(settings)
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            app.state.on_exit_signal()  # runs start draining now (issue 16)
-            super().handle_exit(sig, frame)
-
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=False,
-        # A log line per request costs more than a small request itself: off unless asked.
-        access_log=settings.access_log,
-        # Our handlers (text or JSON, engine/log_format.py) format uvicorn's lines too.
-        log_config=None,
-        # Subscription messages are small JSON sent to many sockets: compressing each one
-        # per subscriber cost more CPU than the bandwidth it saved (make bench).
-        ws_per_message_deflate=False,
-        # Streams still open after the runs' grace are closed: the process must go.
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
-    )
-    Server(config).run()
-
-
-if __name__ == "__main__":
-    main()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import pymongo
 from beanie import init_beanie
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -30,6 +31,8 @@ from storage.embedded_db import AUTH_DB, USERNAME
 from storage.keys import load_or_create_secret
 
 log = logging.getLogger(__name__)
+CLOSE_TIMEOUT_S = 2.0
+"""How long closing waits for the database to end our sessions."""
 DB_SECRET_FILE = "mongo-password"  # noqa: S105 - the file name, not the secret
 _ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -46,7 +49,12 @@ class Database:
     extra_documents: list[type] = field(default_factory=list)
 
     async def close(self) -> None:
-        await self.client.close()
+        # Closing ends the client's sessions on the server, after a server selection that
+        # would wait out serverSelectionTimeoutMS (30 s) for a database that is gone: a
+        # server stopped after its database died took that long to exit. Ending sessions
+        # is a courtesy (the server expires them), so it gets a short deadline.
+        with pymongo.timeout(CLOSE_TIMEOUT_S):
+            await self.client.close()
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None

@@ -175,7 +175,7 @@ def build_runtime(
     uploads = UploadService(store=GridFSUploadStore())
     data_sources = DataSourceService(
         store=MongoDataSourceStore(box),
-        connectors=ConnectorGateway(guard),
+        connectors=ConnectorGateway(guard, timeout_s=settings.query_timeout_seconds),
         read_upload=uploads.read_upload,
     )
     credentials = CredentialService(store=MongoCredentialStore(box), guard=guard)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # -- outside tools and AI builders (issue 14)
     goal_mode: GoalMode = "react"
     """How goals run (`/ag-ui/goal`): `react` (an agent) or `flow` (a planned workflow)."""
+    query_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Upper bound of one data-source query (the database's statement timeout, then 504)."""
     discovery_timeout_seconds: float = Field(default=10.0, gt=0)
     """Upper bound of one MCP server or A2A agent discovery."""
     # -- durable runs (issue 16)

@@ -473,6 +473,7 @@ def create_app(
     app.state.services = services
     app.state.run_host = runtime.host
     app.state.schema = schema
+    app.state.request_observer = observer  # bench/request_log.py switches its writer
     app.router.routes.append(Route("/graphql", graphql_app, methods=["GET", "POST"]))
     app.router.routes.append(WebSocketRoute("/graphql", graphql_app))
     install_rest(app)
@@ -537,7 +538,6 @@ async def stop_on_signal(host: RunHost, grace_s: float) -> None:
             log.info("worker %s stopping (%s)", host.worker, signal.Signals(signum).name)
             await host.shutdown(grace_s)
             return
-
 
 
 def export_schema() -> str:

@@ -16,7 +16,7 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from pydantic import ValidationError
@@ -25,6 +25,9 @@ from agentloom import VERSION
 from agentloom.settings import Settings
 from engine.log_format import configure_logging
 from storage.data_dir import DataDirError, check_writable, hold_server_lock
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("agentloom")
 DESCRIPTION = "GraphQL-first server for low-code AI agent workflows."
@@ -40,6 +43,28 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def server_config(app: Any, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's configuration of `agentloom serve` (also what `bench/request_log.py` runs)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        # A log line per request costs more than a small request itself: off unless asked.
+        access_log=settings.access_log,
+        # Our handlers (text or JSON, engine/log_format.py) format uvicorn's lines too.
+        log_config=None,
+        # Subscription messages are small JSON sent to many sockets: compressing each one
+        # per subscriber cost more CPU than the bandwidth it saved (make bench).
+        ws_per_message_deflate=False,
+        # Streams still open after the runs' grace are closed: the process must go.
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,21 +123,5 @@ def main(argv: list[str] | None = None) -> None:
             app.state.on_exit_signal()  # runs start draining now (issue 16)
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=False,
-        # A log line per request costs more than a small request itself: off unless asked.
-        access_log=settings.access_log,
-        # Our handlers (text or JSON, engine/log_format.py) format uvicorn's lines too.
-        log_config=None,
-        # Subscription messages are small JSON sent to many sockets: compressing each one
-        # per subscriber cost more CPU than the bandwidth it saved (make bench).
-        ws_per_message_deflate=False,
-        # Streams still open after the runs' grace are closed: the process must go.
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) + 5,
-    )
+    config = server_config(app, settings, host=args.host, port=args.port)
     Server(config).run()
-

@@ -1,117 +1,84 @@
 """What the request log costs a request: latency with it on vs off (target: ratio <= 1.05).
 
-Real `agentloom serve` processes (each with its embedded database and data
-directory), `--pairs` of them with `AGENTLOOM_REQUEST_LOG=true` and as many with
-false, otherwise identical; the request middleware itself (request ids, metrics)
-runs in all. Each kind's samples are pooled, and servers of one kind are compared
-with each other as the control (the noise the on/off ratio is read against). This
-process is the client: sequential requests on one kept-alive connection, in
-alternating blocks (on, off, on, off...) so drift in the machine's load hits all alike.
-Requests, all authenticated (so every record has its user):
+One server, the product's app and uvicorn configuration (`agentloom.cli.server_config`)
+over its own embedded database, run in this process's background thread; the request
+log is switched on and off between blocks of requests (the observer's writer set or
+removed), so both sides are measured on the very same process. Separate processes
+would not do: two identical `agentloom serve` processes measured up to 29% apart at
+p50 here (their memory layout, their place on the CPUs), five times the effect sought.
+
+The client is another process (`bench/request_client.py`: sequential requests on one
+kept-alive connection), so the server has the interpreter to itself. Blocks alternate
+on, off, off, on, on, off... (drift in the machine's load hits both alike); between
+blocks the writer's buffer is left to drain, untimed. The request middleware itself
+(request ids, metrics) runs in all. Requests, all authenticated:
 
 - `GET /info` (the lightest route),
 - `GET /api/v1/workflows` (REST, a database read),
 - `POST /graphql {me {id}}` (GraphQL).
 
-Every response is checked (status 200). Figures: p50, p95 and mean latency per
-route and server, and the on/off ratios. The log-on server's records are
-counted at the end: every authenticated request must be in it (none dropped).
+Every response is checked (status 200); every authenticated request of an on-block
+must be in the user's request log at the end, none of an off-block. Figures: p50,
+p95 and mean per route and side, the on/off ratios, and a control: the off-blocks
+split into two interleaved halves and compared with each other (the noise).
 
-Usage: python bench/request_log.py [--pairs 2] [--blocks 8] [--per-block 300]
+Usage: python bench/request_log.py [--blocks 16] [--per-block 300]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import itertools
+import json
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agentloom import Settings, create_app  # noqa: E402
+from agentloom.cli import server_config, tune_gc  # noqa: E402
+
+ROUTES = {"info": "GET /info", "workflows": "GET /api/v1/workflows", "me": "POST /graphql me"}
+AUTHENTICATED = ("workflows", "me")
+"""Routes whose records carry the user (`/info` resolves no viewer)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    base: str
-    token: str = ""
-    samples: dict[str, list[float]] = field(default_factory=dict)
-
-
-def start(name: str, root: Path, request_log: bool) -> Server:
-    port = free_port()
-    env = {
-        **os.environ,
-        "AGENTLOOM_SECRET_KEY": "b" * 40,
-        "AGENTLOOM_REQUEST_LOG": "true" if request_log else "false",
-    }
-    data = root / name
-    data.mkdir(parents=True)
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "agentloom"),
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(root / f"{name}.log").open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
+def start_server(data_dir: Path) -> tuple[uvicorn.Server, threading.Thread, str, object]:
+    settings = Settings(data_dir=data_dir, secret_key="b" * 40, request_log=True)
+    app = create_app(settings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} exited: see {root / f'{name}.log'}")
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{name} did not start")
-        time.sleep(0.1)
-    server = Server(name=name, process=process, base=base)
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise SystemExit("the server did not start")
+        time.sleep(0.05)
+    tune_gc()  # as `agentloom serve` does, once the app is built
+    return server, thread, f"http://127.0.0.1:{port}", app
+
+
+def register(base: str) -> str:
     user = f"bench{uuid.uuid4().hex[:6]}"
     creds = {"username": user, "password": "correct-horse-9"}
-    httpx.post(base + "/api/v1/auth/register", json={**creds, "email": f"{user}@example.com"})
-    server.token = httpx.post(base + "/api/v1/auth/login", data=creds).json()["access_token"]
-    return server
-
-
-ROUTES: dict[str, Callable[[httpx.Client], httpx.Response]] = {
-    "GET /info": lambda c: c.get("/info"),
-    "GET /api/v1/workflows": lambda c: c.get("/api/v1/workflows"),
-    "POST /graphql me": lambda c: c.post("/graphql", json={"query": "{ me { id } }"}),
-}
-
-
-def block(server: Server, client: httpx.Client, count: int) -> None:
-    for route, call in ROUTES.items():
-        times = server.samples.setdefault(route, [])
-        for _ in range(count):
-            started = time.perf_counter()
-            response = call(client)
-            times.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                raise SystemExit(f"{server.name} {route}: {response.status_code} {response.text}")
+    httpx.post(
+        base + "/api/v1/auth/register", json={**creds, "email": f"{user}@example.com"}
+    ).raise_for_status()
+    return str(httpx.post(base + "/api/v1/auth/login", data=creds).json()["access_token"])
 
 
 def p(values: list[float], q: float) -> float:
@@ -119,82 +86,109 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def pooled(servers: list[Server], route: str) -> list[float]:
-    return [t for s in servers for t in s.samples[route]]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=2, help="log-on and log-off servers each")
-    parser.add_argument("--blocks", type=int, default=8, help="alternating blocks per server")
+    parser.add_argument("--blocks", type=int, default=16, help="blocks per side (on, off)")
     parser.add_argument("--per-block", type=int, default=300, help="requests per route per block")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        # Several servers of each kind, their samples pooled: two identical servers measured
-        # up to 29% apart at p50 here (pinning them to one CPU, or one hash seed for all, did
-        # not narrow it), and one pair would read that as the log's cost. The controls
-        # compare servers of a kind.
-        ons = [start(f"log-on-{i + 1}", root, True) for i in range(args.pairs)]
-        offs = [start(f"log-off-{i + 1}", root, False) for i in range(args.pairs)]
-        servers = [server for pair in zip(ons, offs, strict=True) for server in pair]
+        server, thread, base, app = start_server(Path(tmp) / "data")
+        observer = app.state.request_observer  # type: ignore[attr-defined]
+        writer = observer.writer
+        assert writer is not None, "the request log must be on to be switched"
+        token = register(base)
+        client = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "request_client.py"), base, token],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert client.stdin is not None and client.stdout is not None
+
+        def timed(route: str, count: int) -> list[float]:
+            assert client.stdin is not None and client.stdout is not None
+            client.stdin.write(f"{route} {count}\n")
+            client.stdin.flush()
+            return list(json.loads(client.stdout.readline()))
+
+        def drained() -> None:
+            deadline = time.monotonic() + 5
+            while writer.buffered and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+        blocks: dict[tuple[str, str], list[list[float]]] = {}
+        logged_requests = 0
         try:
-            clients = {
-                s.name: httpx.Client(
-                    base_url=s.base, headers={"Authorization": f"Bearer {s.token}"}, timeout=30
-                )
-                for s in servers
-            }
-            for s in servers:  # warm-up, not measured
-                block(Server(s.name, s.process, s.base), clients[s.name], 100)
-            for _ in range(args.blocks):
-                for s in servers:
-                    block(s, clients[s.name], args.per_block)
-            # Every authenticated request (warm-up included) must be in the user's log: nothing
-            # dropped. (`/info` resolves no viewer: its records belong to nobody.)
-            expected = (args.blocks * args.per_block + 100) * (len(ROUTES) - 1)
-            logged: dict[str, int] = {}
-            for s in ons:
-                deadline = time.monotonic() + 10
-                while logged.get(s.name, 0) < expected and time.monotonic() < deadline:
-                    r = clients[s.name].post(
-                        "/graphql",
-                        json={"query": "{ requestLogs(first: 1) { totalCount } }"},
-                    )
-                    logged[s.name] = r.json()["data"]["requestLogs"]["totalCount"]
-                    time.sleep(0.2)
-            print(f"{'route':24} {'server':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
-            half = max(1, args.pairs // 2)
-            for route in ROUTES:
-                for s in servers:
-                    t = s.samples[route]
-                    print(
-                        f"{route:24} {s.name:10} {p(t, 0.5) * 1e3:8.3f} {p(t, 0.95) * 1e3:8.3f} "
-                        f"{statistics.fmean(t) * 1e3:8.3f}"
-                    )
-                comparisons = [("on/off", pooled(ons, route), pooled(offs, route))]
-                if args.pairs > 1:
-                    comparisons += [
-                        ("on ctl", pooled(ons[half:], route), pooled(ons[:half], route)),
-                        ("off ctl", pooled(offs[half:], route), pooled(offs[:half], route)),
-                    ]
-                for label, a, b in comparisons:
-                    print(
-                        f"{'':24} {label:10} {p(a, 0.5) / p(b, 0.5):8.3f} "
-                        f"{p(a, 0.95) / p(b, 0.95):8.3f} {statistics.fmean(a) / statistics.fmean(b):8.3f}"
-                    )
-            print(
-                f"request log records of the user per log-on server: {logged} "
-                f"(requests that must be there: {expected})"
-            )
-            print("on/off pools every log-on server's samples against every log-off server's;")
-            print("on ctl and off ctl compare identical servers (the measurement's own noise)")
-            if any(count < expected for count in logged.values()):
-                raise SystemExit("records are missing from the request log")
+            for route in ROUTES:  # warm-up with the log on (counted below), not timed
+                timed(route, 100)
+            logged_requests += 100 * len(AUTHENTICATED)
+            # on, off, off, on, on, off...: each side as often first as second.
+            order = [("on", "off") if i % 2 == 0 else ("off", "on") for i in range(args.blocks)]
+            for pair in order:
+                for side in pair:
+                    drained()
+                    observer.writer = writer if side == "on" else None
+                    for route in ROUTES:
+                        blocks.setdefault((route, side), []).append(timed(route, args.per_block))
+                    if side == "on":
+                        logged_requests += args.per_block * len(AUTHENTICATED)
+            observer.writer = writer
+            drained()
+            query = {"query": "{ requestLogs(first: 1) { totalCount } }"}
+            headers = {"Authorization": f"Bearer {token}"}
+            # This request is logged too, after the count it reads.
+            logged = httpx.post(base + "/graphql", json=query, headers=headers).json()
+            logged_count = logged["data"]["requestLogs"]["totalCount"]
         finally:
-            for s in servers:
-                s.process.terminate()
-                s.process.wait(timeout=30)
+            client.stdin.close()
+            client.wait(timeout=30)
+            server.should_exit = True
+            thread.join(timeout=30)
+        print(f"{'route':24} {'side':10} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+        for route, name in ROUTES.items():
+            on, off = blocks[(route, "on")], blocks[(route, "off")]
+            for side, side_blocks in (("on", on), ("off", off)):
+                t = [x for b in side_blocks for x in b]
+                print(
+                    f"{name:24} {side:10} {p(t, 0.5) * 1e3:8.3f} {p(t, 0.95) * 1e3:8.3f} "
+                    f"{statistics.fmean(t) * 1e3:8.3f}"
+                )
+            pooled_on = [x for b in on for x in b]
+            pooled_off = [x for b in off for x in b]
+            print(
+                f"{'':24} {'on/off':10} {p(pooled_on, 0.5) / p(pooled_off, 0.5):8.3f} "
+                f"{p(pooled_on, 0.95) / p(pooled_off, 0.95):8.3f} "
+                f"{statistics.fmean(pooled_on) / statistics.fmean(pooled_off):8.3f}"
+            )
+            # Per round, the on-block against the off-block next to it; the median of those
+            # ratios is what drift (the machine's speed changing over the minutes) leaves alone.
+            # The control: each off-block against the next round's (two blocks of one kind).
+            for label, pairs in (
+                ("paired", list(zip(on, off, strict=True))),
+                ("ctl", list(itertools.pairwise(off))),
+            ):
+                ratios = [[p(a, q) / p(b, q) for a, b in pairs] for q in (0.5, 0.95)] + [
+                    [statistics.fmean(a) / statistics.fmean(b) for a, b in pairs]
+                ]
+                print(
+                    f"{'':24} {label:10} "
+                    + " ".join(f"{statistics.median(r):8.3f}" for r in ratios)
+                )
+        print(
+            f"request log records of the user: {logged_count} (the requests of the on-blocks "
+            f"and the warm-up: {logged_requests})"
+        )
+        print("on/off: all samples of each side pooled; paired: the median over rounds of the")
+        print(
+            "round's on-block against its off-block; ctl: the same for adjacent off-blocks (noise)"
+        )
+        # The user's records: the on-blocks' requests and the warm-up's (the login that
+        # made the token has no user yet); an off-block's request must not be there.
+        if logged_count != logged_requests:
+            raise SystemExit(
+                f"the request log has {logged_count} records of the user, expected "
+                f"{logged_requests}"
+            )
 
 
 if __name__ == "__main__":

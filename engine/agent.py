@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import AgentloomError
 from engine.events import LlmToken, RunEvent, ToolCall, ToolResult
 from engine.llm import parse_arguments, stream_chat
 from engine.node_context import USAGE_KEYS
 from engine.tools.catalog import ToolContext, ToolSpec
+
+if TYPE_CHECKING:
+    import openai
 
 Emit = Callable[[RunEvent], Awaitable[None]]
 

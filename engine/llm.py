@@ -17,11 +17,10 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx2
-import openai
 
 from engine.errors import UpstreamFailed
 from engine.guarded_httpx2 import ceiling_client, ceiling_exceeded_in, guarded_client
@@ -29,6 +28,9 @@ from engine.http_body import ResponseTooLarge
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, ProviderConfig
 from engine.run_errors import ProviderNotConfigured
+
+if TYPE_CHECKING:
+    import openai
 
 DEFAULT_BASE_URLS: Mapping[str, str] = {
     "deepseek": "https://api.deepseek.com/v1",
@@ -98,6 +100,9 @@ async def open_client(
     config: ProviderConfig, *, guard: OutboundGuard, timeout_s: float
 ) -> AsyncIterator[openai.AsyncOpenAI]:
     """An SDK client for the provider; its HTTP connections close on exit (even on cancel)."""
+    # The SDK is imported by the first call, not with the server (0.4 s).
+    import openai
+
     # The openai SDK speaks httpx2: its clients, guarded for a user's own endpoint, and
     # with the same response ceiling for the operator's (no guard: the operator chose it).
     http: httpx2.AsyncClient
@@ -153,6 +158,9 @@ async def stream_chat(
     on_token: TokenCallback | None = None,
 ) -> ChatResult:
     """A streamed chat completion: text deltas go to `on_token`; usage from the last chunk."""
+    # The SDK is imported by the first call, not with the server (0.4 s).
+    import openai
+
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": messages,

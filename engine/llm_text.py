@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import openai
 
 from engine.errors import UpstreamFailed
+
+if TYPE_CHECKING:
+    import openai
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +47,9 @@ async def stream_text(
     max_tokens: int | None = None,
 ) -> AsyncGenerator[TextPiece | AnswerEnd, None]:
     """The answer's text pieces, then one `AnswerEnd`; `UpstreamFailed` on errors and timeout."""
+    # The SDK is imported by the first call, not with the server (0.4 s).
+    import openai
+
     kwargs: dict[str, Any] = {
         "model": model,
         "messages": messages,

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
-import openai
 
 from engine.guarded_httpx2 import ceiling_exceeded_in
 from engine.knowledge.errors import EmbeddingFailed, EmbeddingProviderNotConfigured
@@ -25,6 +25,9 @@ from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, ProviderConfig
 from engine.retry import with_retries
 from engine.run_errors import ProviderNotConfigured
+
+if TYPE_CHECKING:
+    import openai
 
 EMBEDDING_PROVIDERS = ("openai", "azure-openai")
 NOT_CONFIGURED = (
@@ -89,6 +92,9 @@ class OpenAIEmbedder:
         return vectors
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
+        # The SDK is imported by the first call, not with the server (0.4 s).
+        import openai
+
         try:
             with anyio.fail_after(self.timeout_s):
                 response = await self.client.embeddings.create(model=self.model, input=batch)

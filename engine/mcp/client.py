@@ -37,11 +37,11 @@ from mcp_types import (
 
 from engine.errors import UpstreamFailed
 from engine.guarded_httpx2 import guarded_mcp_client
+from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 
 Transport = Literal["streamable-http", "sse"]
 TRANSPORTS: tuple[Transport, ...] = ("streamable-http", "sse")
-DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_CALL_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 5.0
 """Closing a session (the DELETE that ends it) may take this long before it is abandoned."""

@@ -17,6 +17,9 @@ from typing import Any
 from engine.errors import ValidationFailed
 from engine.tools.http_headers import check_headers
 
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+"""How long connecting to an MCP server may take (discovery's default bound too)."""
+
 MAX_SERVERS = 10
 ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 

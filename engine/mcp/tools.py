@@ -18,14 +18,13 @@ from typing import Any
 from engine.errors import ValidationFailed
 from engine.mcp.client import (
     DEFAULT_CALL_TIMEOUT_S,
-    DEFAULT_CONNECT_TIMEOUT_S,
     McpCallFailed,
     McpConnection,
     McpTool,
     open_mcp_session,
     result_content,
 )
-from engine.mcp.config import McpServerConfig
+from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S, McpServerConfig
 from engine.outbound import OutboundGuard
 from engine.tools.catalog import ToolContext, ToolError, ToolSpec
 

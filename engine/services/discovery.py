@@ -16,16 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from engine.a2a.cards import DEFAULT_DISCOVER_TIMEOUT_S, check_format, find_agent_card
 from engine.a2a.client import DEFAULT_SEND_TIMEOUT_S, A2aReply, send_message
 from engine.errors import UpstreamFailed, ValidationFailed
-from engine.mcp.client import DEFAULT_CONNECT_TIMEOUT_S, McpTool, McpUnavailable, open_mcp_session
+from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 from engine.tools.http_headers import check_headers
+
+if TYPE_CHECKING:
+    from engine.mcp.client import McpTool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +96,9 @@ async def discover_mcp_server(
     url = _require_url(url)
     checked = check_headers(dict(headers) if headers else None, field="headers")
     await guard.check_url(url, field="url")
+    # The MCP SDK is imported by the first discovery, not with the server (0.4 s).
+    from engine.mcp.client import open_mcp_session
+
     found: McpDiscovery | None = None
     with anyio.move_on_after(timeout_s):
         try:
@@ -105,7 +111,7 @@ async def discover_mcp_server(
                     transport=connection.transport,
                     server_name=connection.server_name or None,
                 )
-        except (McpUnavailable, UpstreamFailed) as exc:
+        except UpstreamFailed as exc:  # McpUnavailable among them
             return McpDiscovery(healthy=False, error=exc.message)
     # Listed but slow to close is still a healthy server.
     return found or McpDiscovery(

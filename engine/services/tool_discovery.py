@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.a2a.client import DEFAULT_SEND_TIMEOUT_S
-from engine.mcp.client import DEFAULT_CONNECT_TIMEOUT_S
+from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 from engine.services.discovery import (
     A2aDiscovery,

@@ -40,6 +40,8 @@ FORMATS: tuple[str, ...] = get_args(A2aFormat)
 GOOGLE_CARD_PATHS = ("/.well-known/agent-card.json", "/.well-known/agent.json")
 MICROSOFT_CARD_PATHS = (".well-known/agent-card.json", ".well-known/agent.json", "card", "v1/card")
 MAX_CARD_BYTES = MIB
+DEFAULT_SEND_TIMEOUT_S = 120.0
+"""How long one message to an A2A agent may take (here, apart from the SDK: settings use it)."""
 DEFAULT_DISCOVER_TIMEOUT_S = 10.0
 
 

@@ -30,12 +30,11 @@ from a2a.utils.constants import TransportProtocol
 from a2a.utils.errors import A2AError
 from google.protobuf.json_format import MessageToDict, ParseError
 
-from engine.a2a.cards import A2aFormat, FoundCard, find_agent_card
+from engine.a2a.cards import DEFAULT_SEND_TIMEOUT_S, A2aFormat, FoundCard, find_agent_card
 from engine.errors import UpstreamFailed
 from engine.http_body import MIB
 from engine.outbound import OutboundGuard, guarded_http_client
 
-DEFAULT_SEND_TIMEOUT_S = 120.0
 MAX_RESPONSE_BYTES = 8 * MIB
 FAILED_STATES = frozenset({"failed", "rejected", "canceled"})
 

@@ -20,14 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from engine.a2a.cards import DEFAULT_DISCOVER_TIMEOUT_S, check_format, find_agent_card
-from engine.a2a.client import DEFAULT_SEND_TIMEOUT_S, A2aReply, send_message
+from engine.a2a.cards import (
+    DEFAULT_DISCOVER_TIMEOUT_S,
+    DEFAULT_SEND_TIMEOUT_S,
+    check_format,
+    find_agent_card,
+)
 from engine.errors import UpstreamFailed, ValidationFailed
 from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 from engine.tools.http_headers import check_headers
 
 if TYPE_CHECKING:
+    from engine.a2a.client import A2aReply
     from engine.mcp.client import McpTool
 
 
@@ -151,6 +156,9 @@ async def test_a2a_agent(
         raise ValidationFailed("message is required", field="message")
     chosen = check_format(fmt)
     await guard.check_url(url, field="url")
+    # The A2A SDK is imported by the first message, not with the server.
+    from engine.a2a.client import send_message
+
     try:
         reply = await send_message(url, message, chosen, guard=guard, timeout_s=timeout_s)
     except UpstreamFailed as exc:

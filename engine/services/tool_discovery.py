@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.a2a.client import DEFAULT_SEND_TIMEOUT_S
+from engine.a2a.cards import DEFAULT_SEND_TIMEOUT_S
 from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 from engine.services.discovery import (

@@ -134,6 +134,24 @@ class MongoHumanInputBroker:
             event.set()
         return str(raw["execution_id"])
 
+    async def may_yet_ask(
+        self,
+        owner_id: str,
+        *,
+        execution_id: str | None,
+        thread_id: str | None,
+        run_id: str | None,
+        workflow_ids: frozenset[str] | None = None,
+    ) -> bool:
+        query: dict[str, Any] = {"owner_id": owner_id, "status": {"$in": ["pending", "running"]}}
+        if workflow_ids is not None:
+            query["workflow_id"] = {"$in": sorted(workflow_ids)}
+        for key, value in (("_id", execution_id), ("thread_id", thread_id), ("run_id", run_id)):
+            if value is not None:
+                query[key] = value
+        executions = ExecutionDocument.get_pymongo_collection()
+        return await executions.find_one(query, {"_id": 1}) is not None
+
     async def is_answered(self, execution_id: str, node_id: str) -> bool:
         raw = await self._collection().find_one(
             {"execution_id": execution_id, "node_id": node_id},

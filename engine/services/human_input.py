@@ -46,6 +46,20 @@ class HumanAnswerStore(Protocol):
 
     async def is_answered(self, execution_id: str, node_id: str) -> bool: ...
 
+    async def may_yet_ask(
+        self,
+        owner_id: str,
+        *,
+        execution_id: str | None,
+        thread_id: str | None,
+        run_id: str | None,
+        workflow_ids: frozenset[str] | None = None,
+    ) -> bool:
+        """Whether a run of the owner that these ids name is still going: only such a run
+        can store a request in the next moments (a finished, foreign or missing one never
+        will)."""
+        ...
+
 
 Wake = Callable[[str], Awaitable[None]]
 """Told the execution id of every answer: a run waiting with no process resumes."""
@@ -77,13 +91,12 @@ class HumanInputService:
         access = reach(owner)
         if not (execution_id or thread_id or run_id):
             raise ValidationFailed("executionId, threadId or runId is required", field="runId")
+        ids = {"execution_id": execution_id, "thread_id": thread_id, "run_id": run_id}
         with anyio.move_on_after(self._wait_s):
             while True:
                 if answered := await self._store.answer(
                     access.user_id,
-                    execution_id=execution_id,
-                    thread_id=thread_id,
-                    run_id=run_id,
+                    **ids,
                     node_id=node_id,
                     response=response,
                     workflow_ids=access.workflow_ids,
@@ -91,6 +104,12 @@ class HumanInputService:
                     if self._wake is not None:
                         await self._wake(answered)
                     return
+                # Worth the wait only while a run of the owner's is going: a wrong id, or
+                # another user's run, is answered at once (and alike).
+                if not await self._store.may_yet_ask(
+                    access.user_id, **ids, workflow_ids=access.workflow_ids
+                ):
+                    break
                 await anyio.sleep(0.1)
         raise NotFound(NO_PENDING_INPUT)
 

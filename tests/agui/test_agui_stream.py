@@ -87,12 +87,18 @@ def test_human_input_endpoint_round_trip(llm_server: LiveServer) -> None:
         assert last["outcome"]["type"] == "interrupt"
         interrupt = last["outcome"]["interrupts"][0]
         assert interrupt["message"] == "Approve the plan?"
-        r = o.post(
-            "/ag-ui/human-input",
-            json={"threadId": body["threadId"], "runId": body["runId"], "response": "x"},
-        )
-        assert r.status_code == 404
-        assert r.json() == {"error": "No pending human input for this session"}
+        # Another user's run and a missing one: the same 404, at once. (Only a run of the
+        # caller's that is still going is given a moment for its request to be stored.)
+        for client, ids in (
+            (o, {"threadId": body["threadId"], "runId": body["runId"]}),
+            (c, {"threadId": body["threadId"], "runId": "no-such-run"}),
+            (c, {"runId": "no-such-run"}),
+        ):
+            started = time.monotonic()
+            r = client.post("/ag-ui/human-input", json={**ids, "response": "x"})
+            assert r.status_code == 404
+            assert r.json() == {"error": "No pending human input for this session"}
+            assert time.monotonic() - started < 1.5  # the grace is 3 s
         r = c.post(
             "/ag-ui/human-input",
             json={"threadId": body["threadId"], "runId": body["runId"], "response": "yes"},

@@ -186,3 +186,15 @@ def test_the_server_comes_back_after_kill_9_with_its_data(tmp_path: Path) -> Non
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
+
+
+def test_the_database_stops_at_once(tmp_path: Path) -> None:
+    """SecantusDB's accept thread, blocked in `accept()`, outlived the close of its socket
+    by a 2 s join on every stop (and every `agentloom serve` stop with it)."""
+    server = start_embedded(tmp_path)
+    with MongoClient(server.uri) as client:
+        client["app"]["things"].insert_one({"n": 1})
+    started = time.monotonic()
+    server.stop()
+    assert server.process.returncode == 0
+    assert time.monotonic() - started < 1.0

@@ -256,7 +256,9 @@ class Browser:
             if left <= 0:
                 raise BrowserError(f"timed out after {timeout}s waiting for {what}")
             try:
-                raw = self.ws.recv(timeout=left)
+                # Briefly: `done()` may come true without a message from the browser (a
+                # condition on the server), and the browser may stay silent for long.
+                raw = self.ws.recv(timeout=min(left, 0.05))
             except TimeoutError:
                 continue
             msg = json.loads(raw)

@@ -137,16 +137,21 @@ async def test_chunk_size_and_overlap_are_honoured(
     )
 
 
-async def test_fifty_megabytes_and_one_byte_is_refused_with_nothing_stored(
-    service: KnowledgeService, chroma: ChromaVectorStore, database: Database
+async def test_one_byte_over_the_cap_is_refused_mid_stream_with_nothing_stored(
+    make_service: ServiceFactory, chroma: ChromaVectorStore, database: Database
 ) -> None:
+    """A source of unknown size, refused as its bytes pass the cap. A 2 MiB cap here (the
+    mechanism is the same); the REST test sends the seed's real 50 MB + 1."""
+    assert MAX_FILE_BYTES == 50 * 1024 * 1024  # the default: seed 003's 50 MB
+    cap = 2 * 1024 * 1024
+    service = make_service(max_file_bytes=cap)
     kb = await service.create_knowledge_base(OWNER, name="Big")
     sent = 0
 
     async def upload() -> AsyncIterator[bytes]:
         nonlocal sent
-        piece = b"a" * (1024 * 1024)
-        for _ in range(MAX_FILE_BYTES // len(piece)):
+        piece = b"a" * (256 * 1024)
+        for _ in range(cap // len(piece)):
             sent += len(piece)
             yield piece
         sent += 1
@@ -154,7 +159,7 @@ async def test_fifty_megabytes_and_one_byte_is_refused_with_nothing_stored(
 
     with pytest.raises(PayloadTooLarge):
         await service.ingest(OWNER, kb.id, file_name="big.txt", content_type=None, chunks=upload())
-    assert sent == MAX_FILE_BYTES + 1
+    assert sent == cap + 1
     assert await service.list_files(OWNER, kb.id) == []
     assert await stored_originals(database) == 0
     assert await database.db["knowledge_originals.chunks"].count_documents({}) == 0

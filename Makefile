@@ -5,8 +5,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8037
 DATA ?= ./data
 # Test processes: a test spends much of its time waiting on servers and subprocesses, so
-# four share two cores well (4 min 20 s against 4 min 50 s with three); make test
-# TEST_WORKERS=0 runs everything in one process.
+# four share two cores well (4 min 20 s against 4 min 50 s with three), and an idle one
+# takes queued tests from a busy one (--dist worksteal: the long tests left no tail);
+# make test TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 4
 
 .PHONY: install serve test lint bench schema clean
@@ -39,7 +40,7 @@ serve: $(BIN)/agentloom explorers/web/node_modules
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --durations=25
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=25
 
 lint: $(BIN)/agentloom
 	$(BIN)/ruff check .

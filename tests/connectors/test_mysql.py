@@ -183,13 +183,15 @@ async def test_ansi_quotes_mode_cannot_confuse_the_screen(my: MySqlServer) -> No
 async def test_sleep_is_cut_off_at_the_timeout(
     my: MySqlServer, loopback_guard: OutboundGuard
 ) -> None:
+    # Named for this test: other tests' sleeps may run on the same server meanwhile.
+    sql = f"SELECT SLEEP(30) AS agentloom_{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with pytest.raises(UpstreamFailed) as info:
-        await run_query("mysql", my.config, "SELECT SLEEP(30)", guard=loopback_guard, timeout_s=1)
+        await run_query("mysql", my.config, sql, guard=loopback_guard, timeout_s=1)
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
     assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
-    assert await _gone_within(my, "SELECT SLEEP(30)", seconds=3)
+    assert await _gone_within(my, sql, seconds=3)
 
 
 async def test_client_timeout_kills_the_server_query(

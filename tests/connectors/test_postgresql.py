@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import anyio
 import asyncpg
@@ -177,18 +178,17 @@ async def test_screen_agrees_with_server_on_edges(
 
 
 async def test_sleep_is_cut_off_at_the_timeout(pg: PgServer, loopback_guard: OutboundGuard) -> None:
+    # Named for this test: other tests' sleeps may run on the same server meanwhile.
+    sql = f"SELECT pg_sleep(30) AS agentloom_{uuid.uuid4().hex[:8]}"
     started = time.monotonic()
     with pytest.raises(UpstreamFailed) as info:
-        await run_query(
-            "postgresql", pg.config, "SELECT pg_sleep(30)", guard=loopback_guard, timeout_s=1
-        )
+        await run_query("postgresql", pg.config, sql, guard=loopback_guard, timeout_s=1)
     assert time.monotonic() - started < 5
     assert "timed out" in info.value.message
     assert info.value.code == "TIMEOUT"  # QueryTimedOut: HTTP 504
     # The server no longer runs it either.
     running = await pg.admin.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' "
-        "AND state = 'active'"
+        "SELECT count(*) FROM pg_stat_activity WHERE query = $1 AND state = 'active'", sql
     )
     assert running == 0
 

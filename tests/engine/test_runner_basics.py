@@ -213,10 +213,21 @@ async def test_parallel_branches_run_concurrently() -> None:
         e("out-a", "end-1"),
         e("out-b", "end-1"),
     ]
-    result, _ = await run(nodes, edges)
+    result, sink = await run(nodes, edges)
     assert result.status == "completed", result.error
     assert result.output == {"a": 1, "b": 2}
-    assert result.execution_time_ms < 580
+    # Both busy for 300 ms, and each started before either finished: they overlapped.
+    # (Ordered events, not a wall-clock bound, which a loaded machine can break.)
+    branch = [(ev.type, ev.node_id) for ev in sink.events if ev.node_id in ("a", "b")]
+    starts = [i for i, (kind, _) in enumerate(branch) if kind == "node_started"]
+    ends = [i for i, (kind, _) in enumerate(branch) if kind == "node_finished"]
+    assert len(starts) == 2 == len(ends) and max(starts) < min(ends), branch
+    # And ran at once, not one after the other in some shared executor: run in turn, the
+    # second would finish at least 300 ms after the first (each waits 300 ms of wall time).
+    finished = sorted(
+        ev.timestamp for ev in sink.of_type("node_finished") if ev.node_id in ("a", "b")
+    )
+    assert (finished[1] - finished[0]).total_seconds() < 0.25, finished
 
 
 async def test_human_node_waits_for_the_broker() -> None:

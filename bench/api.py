@@ -350,7 +350,8 @@ async def main(quick: bool) -> None:
                 print(f"{subscribers} subscribers ({name}) on one 100-node run: "
                       f"{stats['events']} events each, every one delivered once; latency "
                       f"p50 {stats['p50']} ms, p99 {stats['p99']} ms, max {stats['max']} ms "
-                      f"(target p99 <= 50); CPU from the gate's opening: server "
+                      f"(target p99 <= 50); {stats['messages']} messages in "
+                      f"{stats['spanMs']} ms from the gate's opening, CPU meanwhile: server "
                       f"{stats['serverCpuS']} s, the Node client {stats['clientCpuS']:.2f} s")
             if not quick:
                 lists = await list_figures(server, token, 10_000)

@@ -8,6 +8,12 @@ in-process publisher of its own: the change-stream relay publishes its events
 here, and a quiet subscription re-reads the log every `poll_s` in case the
 relay missed something. The stream ends after the run's terminal event.
 
+Those re-reads are shared: one probe of a run (its record and its log's last seq) per
+half poll interval serves every subscriber of it in this process, and a subscriber reads
+the log itself only when the probe shows events it has not had. A thousand people
+watching a run that waits for an answer cost the database two queries a second, not two
+thousand.
+
 Never `yield` inside a cancel scope in an async generator: the scope would
 stay active while the consumer runs, and a consumer slower than the timeout
 would be cancelled by the generator's deadline. Every wait here happens in a
@@ -17,7 +23,9 @@ helper that leaves its scope before the generator yields.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import anyio
@@ -25,7 +33,7 @@ import anyio
 from engine.clock import utcnow
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
 from engine.services.broadcast import Broadcaster, Subscription
-from engine.services.records import TERMINAL_STATUSES
+from engine.services.records import TERMINAL_STATUSES, Execution
 from engine.services.stores import EventStore, ExecutionStore
 
 PAGE = 500
@@ -38,6 +46,21 @@ class _Wake(enum.Enum):
     """Nothing arrived within the poll interval."""
     DROPPED = "dropped"
     """The broadcaster closed our stream: we were too slow."""
+
+
+PROBES_KEPT = 4096
+"""Runs whose latest probe is remembered (a few per followed run of another process)."""
+
+
+@dataclass(eq=False)
+class _Probe:
+    """What one look at a run found, shared by its subscribers while it is fresh."""
+
+    at: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    execution: Execution | None = None
+    last_seq: int = 0
+    failed: BaseException | None = None
 
 
 class EventFollower:
@@ -62,6 +85,7 @@ class EventFollower:
         self._poll_s = poll_s
         self._page = page
         self._end_grace_s = end_grace_s
+        self._probes: OrderedDict[str, _Probe] = OrderedDict()
 
     async def follow(
         self, execution_id: str, after_seq: int = 0
@@ -114,8 +138,15 @@ class EventFollower:
                     continue
                 if received is _Wake.QUIET:
                     # A run of this process publishes everything it stores: silence is
-                    # just silence. Any other run may have moved on without us hearing.
-                    read_log = not self._is_local(execution_id)
+                    # just silence. Any other run may have moved on without us hearing:
+                    # one shared look says whether it did.
+                    if self._is_local(execution_id):
+                        continue
+                    probe = await self._probe(execution_id)
+                    if probe.last_seq > last:
+                        read_log = True
+                    elif self._ended(probe.execution, probe.last_seq, last):
+                        return
                     continue
                 batch, complete = _continuation(received, last)
                 if not complete:
@@ -167,6 +198,12 @@ class EventFollower:
         if self._is_local(execution_id):
             return False
         execution = await self._executions.get_any(execution_id)
+        if execution is None or execution.status not in TERMINAL_STATUSES:
+            return self._ended(execution, 0, last)
+        return self._ended(execution, await self._events.last_seq(execution_id), last)
+
+    def _ended(self, execution: Execution | None, last_seq: int, last: int) -> bool:
+        """`_ended_without_log` from a look already taken (`last_seq` read after the record)."""
         if execution is None:
             return True
         if execution.status not in TERMINAL_STATUSES:
@@ -174,7 +211,36 @@ class EventFollower:
         settled = execution.finished_at is None or (
             utcnow() - execution.finished_at > timedelta(seconds=self._end_grace_s)
         )
-        return settled and await self._events.last_seq(execution_id) <= last
+        return settled and last_seq <= last
+
+    async def _probe(self, execution_id: str) -> _Probe:
+        """The run's record and its log's last seq, looked at once per half poll interval
+        for all its subscribers here (a look in flight is waited for, not repeated)."""
+        now = anyio.current_time()
+        probe = self._probes.get(execution_id)
+        if probe is None or (probe.done.is_set() and now - probe.at > self._poll_s / 2):
+            probe = _Probe(at=now)
+            self._probes[execution_id] = probe
+            self._probes.move_to_end(execution_id)
+            while len(self._probes) > PROBES_KEPT:
+                self._probes.popitem(last=False)
+            try:
+                # The record first: a status read before the log's end cannot claim an end
+                # the log has not caught up with (`_ended`).
+                probe.execution = await self._executions.get_any(execution_id)
+                probe.last_seq = await self._events.last_seq(execution_id)
+            except BaseException as exc:
+                probe.failed = exc
+                if self._probes.get(execution_id) is probe:
+                    del self._probes[execution_id]  # the next subscriber looks again
+                raise
+            finally:
+                probe.done.set()
+        else:
+            await probe.done.wait()
+            if probe.failed is not None:
+                return await self._probe(execution_id)  # its looker failed: look ourselves
+        return probe
 
 
 def _continuation(

@@ -283,6 +283,59 @@ async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
     assert len(server.events.watches) >= 1
 
 
+async def test_subscribers_of_a_run_elsewhere_share_one_look_at_it() -> None:
+    """Thirty subscribers of a run that waits in another process: one look at the run per
+    half poll interval serves them all (each used to read the log and the record every
+    interval), and when it runs they still get every event once, in order."""
+    database = InMemoryEventDatabase()
+    executions = InMemoryExecutionStore()
+    server = Core(database=database, executions=executions, writer="server", poll_s=0.05)
+    worker = Core(database=database, executions=executions, writer="worker")
+    calls = {"after": 0, "last_seq": 0, "get_any": 0}
+
+    def counted(store: Any, name: str) -> None:
+        real = getattr(store, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return await real(*args, **kwargs)
+
+        setattr(store, name, call)
+
+    for store, name in ((server.events, "after"), (server.events, "last_seq")):
+        counted(store, name)
+    counted(executions, "get_any")
+    subscribers = 30
+    received: list[list[int]] = [[] for _ in range(subscribers)]
+    async with anyio.create_task_group() as tg:
+        execution = await server.start(20)  # not bound: it waits for the worker
+
+        async def follow(index: int) -> None:
+            events = await server.service.events(OWNER, execution.id)
+            received[index].extend(await collect(events))
+
+        for index in range(subscribers):
+            tg.start_soon(follow, index)
+        while server.broadcaster.subscriber_count(execution.id) < subscribers:
+            await anyio.sleep(0.005)
+        before = dict(calls)
+        await anyio.sleep(0.5)  # ten poll intervals of quiet: what do they cost?
+        quiet = {name: calls[name] - before[name] for name in calls}
+        worker.host.bind(tg)
+        worker.host.submit(execution.id)
+        with anyio.fail_after(10):
+            while any(len(r) < len(worker.stored(execution.id)) or not r for r in received):
+                await anyio.sleep(0.01)
+        worker.host.bind(None)
+        tg.cancel_scope.cancel()
+    stored = worker.stored(execution.id)
+    assert all(r == stored for r in received)
+    # Ten intervals, two looks each at most, two queries a look; nobody read the log.
+    # (Each subscriber on its own: 30 x 10 x (1 log read + 1 record read) = 600.)
+    assert quiet["after"] == 0, quiet
+    assert quiet["get_any"] <= 22 and quiet["last_seq"] <= 22, quiet
+
+
 async def test_the_relay_reopens_after_an_error_and_resumes_after_its_token() -> None:
     database = InMemoryEventDatabase()
     executions = InMemoryExecutionStore()

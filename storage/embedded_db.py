@@ -29,7 +29,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 USERNAME = "agentloom"
@@ -38,6 +37,7 @@ LOCK_NAME = "agentloom.lock"
 LOCK_WAIT_S = 30.0
 """How long to wait for a previous database process on these files to finish."""
 LOCKED_EXIT_CODE = 75  # EX_TEMPFAIL
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def stop_when_parent_exits(lifeline_fd: int) -> None:
@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     from storage.embedded_planning import route_operator_filters
 
     route_operator_filters()
+    # Blocked in every thread from here (threads inherit the mask): they wait, pending,
+    # for the `sigwait` below. Before this point a signal's default action ends the process.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     server = SecantusDBServer(
         host=args.host,
         port=args.port,
@@ -161,20 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     provision_user(server.storage, password)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopped = threading.Event()
-        threading.Thread(
-            target=wake_accept, args=(args.host, args.port, stopped), daemon=True
-        ).start()
-        server.stop()
-        stopped.set()
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     stop_when_parent_exits(args.lifeline_fd)
     server.start()
-    server.wait()
+    # The stop signal is taken here, in order, never by a handler: a handler ran inside
+    # whatever the main thread was doing, and one that came while `server.wait()` held its
+    # Event's lock deadlocked on that lock (the process then lived until the parent's 20 s
+    # kill). A signal that came while the server was starting is pending, and taken now.
+    signal.sigwait(STOP_SIGNALS)
+    stopped = threading.Event()
+    threading.Thread(target=wake_accept, args=(args.host, args.port, stopped), daemon=True).start()
+    server.stop()
+    stopped.set()
     return 0
 
 

@@ -8,6 +8,7 @@ schema and the ASGI app (GraphQL + the REST/WebSocket/SSE compatibility layer);
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -353,6 +354,21 @@ async def seed_builtin_templates() -> None:
     await MongoTemplateStore().replace_builtin(shipped)
 
 
+LAZY_SDKS = ("openai", "mcp", "a2a.client")
+"""Imported on first use, not with the server (`engine/llm.py`, `engine/mcp`, `engine/a2a`)."""
+
+
+async def import_sdks_in_background() -> None:
+    """Import the LLM, MCP and A2A SDKs in a worker thread once the server is up.
+
+    The command starts without them (1.2 s less), and the first call that needs one does
+    not stall the event loop while it imports (0.4 s for `openai`), every other request
+    with it. Workers skip this: their first LLM call waits that long once.
+    """
+    for name in LAZY_SDKS:
+        await anyio.to_thread.run_sync(importlib.import_module, name)
+
+
 async def purge_uploads_forever(uploads: UploadService, every_s: float = 300.0) -> None:
     """Temporary uploads live one hour; the TTL index drops their metadata, this drops the bytes."""
     while True:
@@ -428,6 +444,7 @@ def create_app(
                 if settings.shared_database:
                     runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
+                runs.start_soon(import_sdks_in_background)
                 if runtime.request_log is not None:
                     runs.start_soon(runtime.request_log.run_forever)
                 yield

@@ -88,7 +88,9 @@ def acquire_lock(path: Path, wait_s: float = LOCK_WAIT_S) -> int:
                     file=sys.stderr,
                 )
                 sys.exit(LOCKED_EXIT_CODE)
-            time.sleep(0.1)
+            # Waiting, but a stop signal (blocked, see `main`) still ends the wait.
+            if signal.sigtimedwait(STOP_SIGNALS, 0.1) is not None:
+                sys.exit(0)
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
@@ -133,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifeline-fd", type=int, required=True)
     args = parser.parse_args(argv)
 
+    # The stop signals are blocked before anything starts a thread (threads inherit the
+    # mask, and importing the database starts a native one): they wait, pending, for the
+    # `sigwait` after start-up (or end the wait for the files' lock).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     os.umask(0o077)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -146,9 +152,6 @@ def main(argv: list[str] | None = None) -> int:
     from storage.embedded_planning import route_operator_filters
 
     route_operator_filters()
-    # Blocked in every thread from here (threads inherit the mask): they wait, pending,
-    # for the `sigwait` below. Before this point a signal's default action ends the process.
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     server = SecantusDBServer(
         host=args.host,
         port=args.port,

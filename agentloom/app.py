@@ -31,9 +31,7 @@ from engine.builtin_templates import list_templates
 from engine.graph_limits import GraphLimits
 from engine.knowledge.embeddings import OpenAIEmbeddingClients
 from engine.outbound import OutboundGuard
-from engine.output_limits import (
-    OutputLimits,
-)
+from engine.output_limits import OutputLimits
 from engine.pricing import PriceError, load_price_table
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner

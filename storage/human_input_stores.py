@@ -15,6 +15,16 @@ from storage.documents.human_input import HumanRequestDocument
 ANSWERED = ("answered", "consumed")
 
 
+def _owned(owner_id: str, workflow_ids: frozenset[str] | None, **fields: Any) -> dict[str, Any]:
+    """A filter on the owner's documents (of these workflows' runs, for a scoped API key)
+    with every field given a value (None: not filtered on)."""
+    query: dict[str, Any] = {"owner_id": owner_id}
+    if workflow_ids is not None:
+        query["workflow_id"] = {"$in": sorted(workflow_ids)}
+    query.update((key, value) for key, value in fields.items() if value is not None)
+    return query
+
+
 class MongoHumanInputBroker:
     """`HumanInputBroker` over the `human_requests` collection.
 
@@ -110,17 +120,15 @@ class MongoHumanInputBroker:
         response: str,
         workflow_ids: frozenset[str] | None = None,
     ) -> str | None:
-        query: dict[str, Any] = {"owner_id": owner_id, "status": "pending"}
-        if workflow_ids is not None:  # a scoped API key: only its workflows' runs
-            query["workflow_id"] = {"$in": sorted(workflow_ids)}
-        for key, value in (
-            ("execution_id", execution_id),
-            ("thread_id", thread_id),
-            ("run_id", run_id),
-            ("node_id", node_id),
-        ):
-            if value is not None:
-                query[key] = value
+        query = _owned(
+            owner_id,
+            workflow_ids,
+            status="pending",
+            execution_id=execution_id,
+            thread_id=thread_id,
+            run_id=run_id,
+            node_id=node_id,
+        )
         raw = await self._collection().find_one_and_update(
             query,
             {"$set": {"status": "answered", "response": response, "answered_at": utcnow()}},
@@ -143,12 +151,14 @@ class MongoHumanInputBroker:
         run_id: str | None,
         workflow_ids: frozenset[str] | None = None,
     ) -> bool:
-        query: dict[str, Any] = {"owner_id": owner_id, "status": {"$in": ["pending", "running"]}}
-        if workflow_ids is not None:
-            query["workflow_id"] = {"$in": sorted(workflow_ids)}
-        for key, value in (("_id", execution_id), ("thread_id", thread_id), ("run_id", run_id)):
-            if value is not None:
-                query[key] = value
+        query = _owned(
+            owner_id,
+            workflow_ids,
+            status={"$in": ["pending", "running"]},
+            _id=execution_id,
+            thread_id=thread_id,
+            run_id=run_id,
+        )
         executions = ExecutionDocument.get_pymongo_collection()
         return await executions.find_one(query, {"_id": 1}) is not None
 

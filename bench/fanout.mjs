@@ -25,6 +25,7 @@ let finished = 0;
 let gateAt = Infinity;
 let lastAt = 0;
 let messages = 0;
+let gateCpu = null;
 
 function onEvent(state, event, receivedAt) {
   if (event.seq !== state.last + 1) problems += 1;
@@ -94,6 +95,8 @@ function report() {
       messages,
       // This client's own CPU (parsing every frame): a floor under the latencies it measures.
       clientCpuS: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage()),
+      // The same from the gate's opening: the part spent on the timed events.
+      clientCpuSinceGateS: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage(gateCpu)),
     }),
   );
   process.exit(0);
@@ -102,5 +105,6 @@ function report() {
 // The gate opens when the parent says so (a line on stdin): only later events are timed.
 process.stdin.on("data", () => {
   gateAt = Date.now();
+  gateCpu = process.cpuUsage();
 });
 for (let i = 0; i < count; i += 1) open(i);

@@ -105,9 +105,14 @@ def test_the_summary_adds_up_a_known_mix(
     ]
     assert sum(w["totalTokens"] for w in top) == prompt + completion
 
-    # Alice's own view is the same; the admin's requests were never hers.
+    # Alice's own view is the same; the admin's requests were never hers. Her own summary
+    # request is hers: the GraphQL view, read once that one is in the log, counts ten.
     with llm_server.client(alice["token"]) as c:
         own = c.get("/api/analytics/summary").json()
+        wait_for(
+            lambda: len(logged_request_ids(llm_server, alice["id"])) == 10,
+            what="Alice's summary request in the log",
+        )
         graphql = c.post(
             "/graphql",
             json={
@@ -117,7 +122,7 @@ def test_the_summary_adds_up_a_known_mix(
     assert own["requests"]["total"] == 9 and own["usage"] == usage
     assert graphql["data"]["analytics"] == {
         "userId": alice["id"],
-        "requests": {"total": 9},
+        "requests": {"total": 10},
         "usage": {"totalTokens": prompt + completion, "cost": usage["cost"]},
     }
 

@@ -19,26 +19,18 @@ for nor accepted.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping
-from functools import cache
 
 import httpx2
 
 from engine.http_body import INFLATABLE, Inflater, describe_size, within_ceiling
 from engine.outbound import OutboundGuard
+from engine.tls import tls_context
 
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """No MCP response body (a JSON answer, or one SSE stream) may exceed this."""
 LLM_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 """An LLM answer (one streamed completion, one embeddings batch) may be longer."""
-
-
-@cache
-def tls_context() -> ssl.SSLContext:
-    """The system's trust store, loaded once per process (building one per client cost
-    20-30 ms a call)."""
-    return ssl.create_default_context()
 
 
 class ResponseCeilingExceeded(httpx2.ReadError):

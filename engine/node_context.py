@@ -88,7 +88,12 @@ class RunState:
         return self.request.owner_id
 
     def add_usage(
-        self, node_id: str, usage: Mapping[str, int], *, provider: str = UNKNOWN, model: str = UNKNOWN
+        self,
+        node_id: str,
+        usage: Mapping[str, int],
+        *,
+        provider: str = UNKNOWN,
+        model: str = UNKNOWN,
     ) -> None:
         """Add token usage to the node's and the run's totals (by provider and model too)."""
         per_node = self.node_usage.setdefault(node_id, dict.fromkeys(USAGE_KEYS, 0))
@@ -106,7 +111,9 @@ class RunState:
         return self.tally.report(self.services.prices)
 
     def node_usage_reports(self) -> dict[str, dict[str, Any]]:
-        return {node: tally.report(self.services.prices) for node, tally in self.node_tallies.items()}
+        return {
+            node: tally.report(self.services.prices) for node, tally in self.node_tallies.items()
+        }
 
 
 BodyRunner = Callable[[Mapping[str, Any], Any, int], Awaitable[Any]]

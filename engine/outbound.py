@@ -32,6 +32,7 @@ from engine.addresses import (
 )
 from engine.errors import OutboundRefused
 from engine.http_body import DEFAULT_MAX_RESPONSE_BYTES, INFLATABLE, with_ceiling
+from engine.tls import tls_context
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -145,7 +146,7 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
         self._guard = guard
         self._field = field
         self._max_response_bytes = max_response_bytes
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = httpx.AsyncHTTPTransport(verify=tls_context())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await self._guard.pin(request, field=self._field)

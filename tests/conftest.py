@@ -7,10 +7,37 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+from engine.services import accounts
 from tests.support.fixtures import openai_server  # noqa: F401 - a fixture
 from tests.support.live import LiveServer, start_live_server
 from tests.support.test_database import database_process
+
+PRODUCTION_PASSWORD_HASHER = accounts.PASSWORD_HASHER
+TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""argon2id still, at 1 MiB and one pass, for the in-process servers: the suite registers and
+logs in about two thousand users, and the product's 19 MiB x 2 costs about 30 ms of CPU a
+hash (a minute of the suite's CPU). Servers started as processes keep the product's cost,
+and tests/api/test_accounts.py checks it end to end."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    accounts.PASSWORD_HASHER = TEST_PASSWORD_HASHER
+    dummy, accounts._DUMMY_HASH = accounts._DUMMY_HASH, TEST_PASSWORD_HASHER.hash("dummy")
+    yield
+    accounts.PASSWORD_HASHER, accounts._DUMMY_HASH = PRODUCTION_PASSWORD_HASHER, dummy
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[None]:
+    """The product's hashing cost, for a test that checks it."""
+    cheap, dummy = accounts.PASSWORD_HASHER, accounts._DUMMY_HASH
+    accounts.PASSWORD_HASHER = PRODUCTION_PASSWORD_HASHER
+    accounts._DUMMY_HASH = PRODUCTION_PASSWORD_HASHER.hash("dummy")
+    yield
+    accounts.PASSWORD_HASHER, accounts._DUMMY_HASH = cheap, dummy
 
 
 @pytest.fixture(scope="session")

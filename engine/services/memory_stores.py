@@ -209,7 +209,11 @@ class InMemoryExecutionStore:
         owner, expires = self._leases.get(execution_id, (None, None))
         if owner is not None and expires is not None and expires >= utcnow():
             return False
-        execution.status, execution.error, execution.finished_at = "cancelled", "cancelled", utcnow()
+        execution.status, execution.error, execution.finished_at = (
+            "cancelled",
+            "cancelled",
+            utcnow(),
+        )
         execution.waiting = False
         self._leases.pop(execution_id, None)
         return True
@@ -250,9 +254,7 @@ class InMemoryExecutionStore:
         )
 
     async def running_ids(self, execution_ids: Sequence[str]) -> set[str]:
-        return {
-            i for i in execution_ids if (e := self.executions.get(i)) and e.status == "running"
-        }
+        return {i for i in execution_ids if (e := self.executions.get(i)) and e.status == "running"}
 
 
 class InMemoryEventDatabase:

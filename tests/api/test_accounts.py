@@ -9,6 +9,7 @@ import time
 import jwt
 import pytest
 
+from tests.analytics.helpers import database
 from tests.support.live import LiveServer
 
 
@@ -195,6 +196,24 @@ def test_graphql_register_login_me(server: LiveServer) -> None:
             headers={"Authorization": f"Bearer {login['accessToken']}"},
         )
         assert r.json()["data"]["me"] == {"username": "gina", "email": "gina@example.com"}
+
+
+@pytest.mark.usefixtures("production_password_hashing")
+def test_passwords_are_stored_as_argon2id_at_owasp_minimum_cost(server: LiveServer) -> None:
+    server.register("ivy", password="a-long-pass-phrase-7")
+    stored = database(server)["users"].find_one({"username_key": "ivy"})
+    assert stored is not None
+    # argon2id, 19 MiB, two passes, one lane (OWASP's minimum); the salt and hash follow.
+    assert stored["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert "a-long-pass-phrase-7" not in str(stored)
+    with server.client() as c:
+        ok = c.post(
+            "/api/v1/auth/login", data={"username": "ivy", "password": "a-long-pass-phrase-7"}
+        )
+        wrong = c.post(
+            "/api/v1/auth/login", data={"username": "ivy", "password": "a-long-pass-phrase-8"}
+        )
+    assert ok.status_code == 200 and wrong.status_code == 401
 
 
 def test_no_password_hash_in_any_response(server: LiveServer) -> None:

@@ -14,9 +14,7 @@ from rest_compat import operations
 
 @pytest.fixture
 def typo() -> Iterator[operations.Operation]:
-    bad = operations.operation(
-        "query($id: ID!) { workflow(id: $id) { nmae } }", "tests.api.typo"
-    )
+    bad = operations.operation("query($id: ID!) { workflow(id: $id) { nmae } }", "tests.api.typo")
     try:
         yield bad
     finally:

@@ -38,7 +38,7 @@ from tests.durable.support import (
     node,
     wait_until,
 )
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 GRACE_MARGIN_S = 6.0
 """Exit within the grace period plus this (interpreter teardown, closing the database
@@ -163,13 +163,13 @@ def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(
 
         def up() -> bool:
             try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+                return httpx.get(f"{base}/healthz", timeout=1, verify=TLS).status_code == 200
             except httpx.HTTPError:
                 return False
 
         wait_until(up, 40, "agentloom serve to start")
         password = "correct-horse-9"
-        with httpx.Client(base_url=base, timeout=30) as anon:
+        with httpx.Client(base_url=base, timeout=30, verify=TLS) as anon:
             account = {"username": "deployer", "email": "d@example.com", "password": password}
             assert anon.post("/api/v1/auth/register", json=account).status_code == 201
             token = anon.post(
@@ -177,7 +177,7 @@ def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(
             ).json()["access_token"]
         slow.long_s = 60  # outlasts the grace period by far
         with httpx.Client(
-            base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}
+            base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}, verify=TLS
         ) as c:
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
             wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")

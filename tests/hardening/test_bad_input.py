@@ -20,7 +20,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 HUGE = "9" * 25  # past 64 bits (and GraphQL's 32-bit Int)
 DEEP = "[" * 1000 + "]" * 1000
@@ -54,7 +54,7 @@ def _raw(server: LiveServer, token: str, method: str, path: str, body: bytes | N
     headers = {"Authorization": f"Bearer {token}"}
     if content_type:
         headers["Content-Type"] = content_type
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+    with httpx.Client(base_url=server.base_url, timeout=30, verify=TLS) as c:
         return c.request(method, path, content=body, headers=headers)
 
 

@@ -19,6 +19,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from storage.bootstrap import EmbeddedServer, start_embedded
+from tests.support.live import TLS
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -146,7 +147,7 @@ def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     while time.monotonic() < deadline:
         assert process.poll() is None, f"agentloom serve exited with {process.returncode}"
         try:
-            if httpx.get(base + "/info", timeout=1).status_code == 200:
+            if httpx.get(base + "/info", timeout=1, verify=TLS).status_code == 200:
                 return process, base
         except httpx.HTTPError:
             pass
@@ -171,7 +172,9 @@ def test_the_server_comes_back_after_kill_9_with_its_data(tmp_path: Path) -> Non
         assert database_pids, "the embedded database runs as a child process"
         credentials = {"username": "kim", "password": "correct-horse-9"}
         r = httpx.post(
-            base + "/api/v1/auth/register", json={**credentials, "email": "kim@example.com"}
+            base + "/api/v1/auth/register",
+            json={**credentials, "email": "kim@example.com"},
+            verify=TLS,
         )
         assert r.status_code == 201, r.text
     finally:
@@ -181,7 +184,7 @@ def test_the_server_comes_back_after_kill_9_with_its_data(tmp_path: Path) -> Non
     try:
         # The old database process ended before the new one opened the files.
         assert not any(_running(pid) for pid in database_pids)
-        r = httpx.post(base + "/api/v1/auth/login", data=credentials)
+        r = httpx.post(base + "/api/v1/auth/login", data=credentials, verify=TLS)
         assert r.status_code == 200, r.text
     finally:
         second.send_signal(signal.SIGTERM)

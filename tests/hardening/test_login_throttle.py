@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 MAX_FAILURES = 5
 
@@ -17,7 +17,9 @@ MAX_FAILURES = 5
 async def _concurrent_logins(server: LiveServer, username: str, count: int) -> Counter[int]:
     codes: Counter[int] = Counter()
     limits = httpx.Limits(max_connections=count)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, timeout=60, limits=limits, verify=TLS
+    ) as client:
 
         async def attempt(i: int) -> None:
             r = await client.post(

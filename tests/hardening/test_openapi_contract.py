@@ -9,7 +9,7 @@ import httpx
 
 from rest_compat.openapi import is_public
 from rest_compat.openapi_responses import SUCCESS
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -24,7 +24,7 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_operation_documents_its_success_body(server: LiveServer) -> None:
-    spec = httpx.get(f"{server.base_url}/openapi.json").json()
+    spec = httpx.get(f"{server.base_url}/openapi.json", verify=TLS).json()
     operations = _operations(spec)
     undeclared = [f"{m} {p}" for m, p, _ in operations if (m, p) not in SUCCESS]
     assert not undeclared, (
@@ -48,10 +48,10 @@ def test_every_operation_documents_its_success_body(server: LiveServer) -> None:
 def test_authentication_comes_before_validation(server: LiveServer) -> None:
     """A request with no credentials and a body or query that would fail validation is
     answered 401 by every route that needs a caller (422 was the answer before)."""
-    spec = httpx.get(f"{server.base_url}/openapi.json").json()
+    spec = httpx.get(f"{server.base_url}/openapi.json", verify=TLS).json()
     bad_query = {"skip": "-1", "limit": "abc", "from": "not-a-date", "protocol": "nope"}
     checked = 0
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+    with httpx.Client(base_url=server.base_url, timeout=30, verify=TLS) as c:
         for method, path, _ in _operations(spec):
             if is_public(method, path):
                 continue

@@ -25,7 +25,7 @@ from websockets.sync.client import ClientConnection, connect
 from graph.auth import TokenService
 from tests.agui.helpers import human_workflow, run_input
 from tests.analytics.helpers import chain, create_workflow, database, execute, node, wait_for
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 JS_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "js"
 SECRET = "revocation-test-signing-secret-0123456789"
@@ -274,7 +274,7 @@ def test_agui_stream_ends_with_run_error_when_its_api_key_is_revoked(quick: Live
     user = quick.register()
     key_id, raw = _api_key(quick, user["token"])
     events: list[dict[str, Any]] = []
-    with httpx.Client(base_url=quick.base_url, timeout=30) as c:
+    with httpx.Client(base_url=quick.base_url, timeout=30, verify=TLS) as c:
         body = run_input(human_workflow(), "the plan")
         headers = {"Authorization": f"Bearer {raw}"}
         with c.stream("POST", "/ag-ui", json=body, headers=headers) as r:

@@ -26,7 +26,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.runs.helpers import chain, node, wait_terminal
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 # -- classification ------------------------------------------------------------------------
 
@@ -452,7 +452,7 @@ def _ids_for(kind: str, a: Account, side: str) -> dict[str, str]:
 
 def _gql(a: Account, key: str, document: str, variables: dict, root: str) -> dict[str, Any]:
     if root != "subscription":
-        with httpx.Client(base_url=a.server.base_url, timeout=60) as c:
+        with httpx.Client(base_url=a.server.base_url, timeout=60, verify=TLS) as c:
             r = c.post(
                 "/graphql",
                 json={"query": document, "variables": variables},
@@ -634,7 +634,7 @@ def _sample_body(spec: dict[str, Any], method: str, path: str) -> Any:
 
 
 def _rest(a: Account, key: str, method: str, path: str, body: Any) -> httpx.Response:
-    with httpx.Client(base_url=a.server.base_url, timeout=60) as c:
+    with httpx.Client(base_url=a.server.base_url, timeout=60, verify=TLS) as c:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if method in ("GET", "DELETE"):
             r = c.request(method, path, headers=headers)

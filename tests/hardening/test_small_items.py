@@ -8,7 +8,7 @@ from graphql import get_introspection_query
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 
 def test_seed_websocket_accepts_then_closes_1008_for_a_bad_token(server: LiveServer) -> None:
@@ -50,7 +50,7 @@ def test_introspection_counts_toward_the_depth_limit(server: LiveServer) -> None
 
 @pytest.mark.parametrize("path", ["/api/v1/workflows", "/api/workflows", "/graphql", "/healthz"])
 def test_trace_is_405_with_allow(server: LiveServer, path: str) -> None:
-    with httpx.Client(base_url=server.base_url) as c:
+    with httpx.Client(base_url=server.base_url, verify=TLS) as c:
         r = c.request("TRACE", path)
         assert r.status_code == 405, r.text
         allowed = {m.strip() for m in r.headers["allow"].split(",")}

@@ -16,6 +16,7 @@ import pytest
 from storage.vector_store import ChromaVectorStore
 from tests.knowledge.conftest import ServiceFactory
 from tests.knowledge.test_search import OWNER, catalogue
+from tests.support.live import TLS
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +45,7 @@ def chroma_server(tmp_path: Path) -> Iterator[str]:
         while True:
             assert process.poll() is None, "chroma run exited"
             try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1, verify=TLS).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

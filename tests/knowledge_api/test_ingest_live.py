@@ -28,7 +28,7 @@ from tests.knowledge_api.support import (
     upload_ready,
     wait_file,
 )
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 from tests.support.openai_server import FakeOpenAIServer
 
 UPLOAD = (
@@ -364,14 +364,14 @@ def test_a_killed_server_leaves_the_file_failed_with_the_reason_at_the_next_star
         while True:
             assert process.poll() is None, "agentloom serve exited"
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=1, verify=TLS).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, "agentloom serve did not start"
             time.sleep(0.1)
         headers = {"Authorization": f"Bearer {user['token']}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+        with httpx.Client(base_url=base, headers=headers, timeout=30, verify=TLS) as c:
             kb_id = small_kb(c)
             file = graphql_upload(c, kb_id, "long.txt", long_text(640))
             wait_file(c, kb_id, file["id"], {"processing"})

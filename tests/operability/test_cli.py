@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from agentloom import VERSION
+from tests.support.live import TLS
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -154,7 +155,10 @@ def first_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
         while True:
             assert process.poll() is None, f"the first server exited with {process.returncode}"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1, verify=TLS).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from tests.analytics.helpers import chain, node, wait_for
+from tests.support.live import TLS
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -51,7 +52,7 @@ def test_json_logs_carry_request_and_execution_ids(tmp_path: Path, mongo_uri: st
             headers = {"Authorization": f"Bearer {token}"}
             request_id = f"req-{uuid.uuid4().hex[:10]}"
             nodes = [node("start-1", "start"), node("end-1", "end")]
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+            with httpx.Client(base_url=base, headers=headers, timeout=30, verify=TLS) as c:
                 r = c.post(
                     "/api/v1/workflows",
                     json={"name": "logged", "nodes": nodes, "edges": chain(*nodes)},
@@ -106,7 +107,7 @@ def _one(lines: list[dict[str, Any]], message: str) -> dict[str, Any]:
 
 def _ready(base: str) -> bool:
     try:
-        return httpx.get(base + "/readyz", timeout=1).status_code == 200
+        return httpx.get(base + "/readyz", timeout=1, verify=TLS).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -115,10 +116,12 @@ def _register(base: str) -> str:
     name = f"u{uuid.uuid4().hex[:8]}"
     credentials = {"username": name, "password": "correct-horse-9"}
     r = httpx.post(
-        base + "/api/v1/auth/register", json={**credentials, "email": f"{name}@example.com"}
+        base + "/api/v1/auth/register",
+        json={**credentials, "email": f"{name}@example.com"},
+        verify=TLS,
     )
     assert r.status_code == 201, r.text
-    r = httpx.post(base + "/api/v1/auth/login", data=credentials)
+    r = httpx.post(base + "/api/v1/auth/login", data=credentials, verify=TLS)
     return str(r.json()["access_token"])
 
 

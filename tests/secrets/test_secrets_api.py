@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from tests.datasources_api.test_datasources_v1 import PG, Honeypot
 from tests.runs.helpers import chain, create_workflow, node, wait_terminal
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 CREDENTIAL_KEYS = {
     "id",
@@ -80,7 +80,7 @@ def test_credential_endpoint_guarded(server: LiveServer) -> None:
 
 
 def _hc(server: LiveServer, headers: dict[str, str]) -> httpx.Client:
-    return httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+    return httpx.Client(base_url=server.base_url, headers=headers, timeout=30, verify=TLS)
 
 
 def _key(c: object, **body: object) -> dict:

@@ -25,12 +25,12 @@ from agentloom import Settings, create_app
 from tests.agui.helpers import run_input, sse_events
 from tests.operability.test_cli import AGENTLOOM, _one_clear_line, _run
 from tests.seed_fidelity.helpers import echo_workflow
-from tests.support.live import LiveServer
+from tests.support.live import TLS, LiveServer
 
 
 def client(server: LiveServer, headers: dict[str, str]) -> httpx.Client:
     """A client without credentials that sends these headers."""
-    return httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+    return httpx.Client(base_url=server.base_url, headers=headers, timeout=30, verify=TLS)
 
 
 @pytest.fixture

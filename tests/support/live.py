@@ -13,6 +13,11 @@ import httpx
 import uvicorn
 
 from agentloom import Settings, create_app
+from engine.tls import tls_context
+
+TLS = tls_context()
+"""The TLS context for the tests' clients: httpx loads the CA bundle into a new one for
+every client not handed one (20-30 ms of CPU each, about 8% of the suite's CPU)."""
 
 
 @dataclass(kw_only=True)
@@ -30,6 +35,7 @@ class LiveServer:
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        kwargs.setdefault("verify", TLS)
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **kwargs)
 
     def stop(self) -> None:

@@ -53,7 +53,9 @@ def database_process(storage_path: Path) -> Iterator[str]:
         port = process.stdout.readline().strip()
         if not port.isdigit():
             raise RuntimeError(f"the test database did not start (exit {process.poll()})")
-        yield f"mongodb://127.0.0.1:{port}/"
+        # Without retryable writes, as the embedded database is reached (storage.bootstrap):
+        # SecantusDB's registry of them grows over the session and every write pruned it.
+        yield f"mongodb://127.0.0.1:{port}/?retryWrites=false"
     finally:
         process.kill()
         process.wait(timeout=10)

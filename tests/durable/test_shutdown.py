@@ -179,8 +179,12 @@ def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(
         with httpx.Client(
             base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"}, verify=TLS
         ) as c:
+            waits = slow.calls.count("/wait")
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
             wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+        # Its request must have arrived before the delay changes (the service reads the
+        # delay on arrival), or the first attempt is the quick one and ends in the grace.
+        wait_until(lambda: slow.calls.count("/wait") > waits, 30, "the long request")
         slow.long_s = 0.2  # the next attempt is quick
         signalled = time.monotonic()
         serve.send_signal(signal.SIGTERM)
@@ -220,9 +224,10 @@ def test_a_stopped_server_hands_its_runs_back_and_the_next_one_finishes_them(
     server = server_factory(lease_seconds=2, shutdown_grace_seconds=0.2, outbound_allow="127.0.0.1")
     user = server.register()
     db = Database(mongo_uri, server.settings.database)
+    waits = slow.calls.count("/wait")
     with server.client(user["token"]) as c:
         eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-    wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+    wait_until(lambda: slow.calls.count("/wait") > waits, 30, "the long request to arrive")
     slow.long_s = 0.1
     server.stop()
     assert db.execution(eid)["status"] == "running"

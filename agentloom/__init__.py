@@ -2,7 +2,8 @@
 
 - `agentloom.cli`: the `agentloom` command (serve, worker, export-schema);
 - `agentloom.settings`: every `AGENTLOOM_*` setting;
-- `agentloom.app`: the composition root (storage, services, schema, the ASGI app).
+- `agentloom.runtime`: storage, services and the run host wired together (what a worker runs);
+- `agentloom.app`: the composition root of the server (the runtime, the schema, the ASGI app).
 
 The composition is imported on first use of one of its names here, not with the
 package: the command answers `--help` or a bad setting without loading the server.
@@ -17,15 +18,16 @@ from agentloom.settings import Settings
 VERSION = "0.1.0"
 
 if TYPE_CHECKING:
-    from agentloom.app import build_runtime, create_app, export_schema, run_worker, vector_store
+    from agentloom.app import create_app, export_schema
     from agentloom.cli import main
+    from agentloom.runtime import build_runtime, run_worker, vector_store
 
 _LAZY = {
-    "build_runtime": "agentloom.app",
+    "build_runtime": "agentloom.runtime",
     "create_app": "agentloom.app",
     "export_schema": "agentloom.app",
-    "run_worker": "agentloom.app",
-    "vector_store": "agentloom.app",
+    "run_worker": "agentloom.runtime",
+    "vector_store": "agentloom.runtime",
     "main": "agentloom.cli",
 }
 

@@ -102,13 +102,17 @@ def main(argv: list[str] | None = None) -> None:
             server_lock = hold_server_lock(settings.data_dir)  # noqa: F841 - held while we run
     except DataDirError as exc:
         raise SystemExit(f"agentloom: {exc}") from None
-    # The server itself, imported only now that the command line and settings are good.
-    from agentloom.app import create_app, run_worker
-
-    tune_gc()  # after the imports: what they built is frozen out of the collector's passes
+    # The server itself, imported only now that the command line and settings are good;
+    # a worker imports the services without the web layer.
     if args.command == "worker":
+        from agentloom.runtime import run_worker
+
+        tune_gc()  # after the imports: what they built is frozen out of the collector's passes
         anyio.run(run_worker, settings)
         return
+    from agentloom.app import create_app
+
+    tune_gc()
     import uvicorn
 
     from explorers import log_urls

@@ -203,6 +203,11 @@ class Database:
         )
         return int(last["seq"]) if last else 0
 
+    def resumes(self, execution_id: str) -> int:
+        """How many take-overs the stored log holds."""
+        query = {"execution_id": execution_id, "type": "run_resumed"}
+        return int(self.db.execution_events.count_documents(query))
+
     def close(self) -> None:
         self._client.close()
 
@@ -221,7 +226,9 @@ class Subscriber(threading.Thread):
         """When the last event arrived (a failure tells a hang from a slow run by it)."""
         self.connects = 0
         self.error: str | None = None
-        self._again = threading.Event()
+        self._asked = 0
+        """Reconnections asked for; each is made, even when two crashes come before one."""
+        self._made = 0
         self.done = threading.Event()
 
     @property
@@ -229,7 +236,7 @@ class Subscriber(threading.Thread):
         return self.events[-1]["seq"] if self.events else 0
 
     def reconnect(self) -> None:
-        self._again.set()
+        self._asked += 1
 
     def run(self) -> None:
         try:
@@ -242,7 +249,6 @@ class Subscriber(threading.Thread):
 
     def _follow(self) -> bool:
         """One connection; True once the run's end arrived."""
-        self._again.clear()
         self.connects += 1
         with connect(self._url, subprotocols=["graphql-transport-ws"]) as ws:
             init = {
@@ -254,7 +260,7 @@ class Subscriber(threading.Thread):
             variables = {"id": self.execution_id, "after": self.last_seq}
             payload = {"query": SUBSCRIPTION, "variables": variables}
             ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-            while not self._again.is_set():
+            while self._made >= self._asked:
                 try:
                     message = json.loads(ws.recv(timeout=0.2))
                 except TimeoutError:
@@ -270,6 +276,7 @@ class Subscriber(threading.Thread):
                     return bool(self.events) and self.events[-1]["type"] in TERMINAL
                 else:
                     raise AssertionError(message)
+        self._made += 1
         return False
 
 

@@ -146,12 +146,18 @@ def test_runs_survive_sigkill_at_ten_random_points(
     subscribers = {name: Subscriber(server, user["token"], eid) for name, eid in runs.items()}
     for subscriber in subscribers.values():
         subscriber.start()
+    # The last point leaves a fifth of the run: this loop, a thread of a busy test process,
+    # may look only every few hundred ms on a loaded machine, and a run that ends before it
+    # looks is never killed there (8 kills of 10 in CI with points up to 12 events from the end).
     points = {
-        name: kill_points(rng, KILLS[name], 5, reference[name][1] - 12, gap=10) for name in runs
+        name: kill_points(rng, KILLS[name], 5, reference[name][1] * 4 // 5, gap=10) for name in runs
     }
     planned = {name: list(p) for name, p in points.items()}
     crashes: Counter[str] = Counter()
     kills = 0
+    seen_at_kill: list[tuple[str, int, float]] = []
+    """(run, its stored seq when killed, seconds into the trial): a failure says when."""
+    began = time.monotonic()
     deadline = time.monotonic() + 360
     while not all(s.done.is_set() for s in subscribers.values()):
         if time.monotonic() > deadline:
@@ -185,6 +191,7 @@ def test_runs_survive_sigkill_at_ten_random_points(
             if any(db.resumes(runs[n]) != crashes[n] for n in held):
                 continue  # a take-over not yet logged: kill once the run goes on there
             pool.kill(slot)
+            seen_at_kill.append((name, db.last_seq(eid), round(time.monotonic() - began, 2)))
             kills += 1
             points[name].pop(0)
             # Every run the dead worker held has crashed (it can change nothing now).
@@ -221,7 +228,7 @@ def test_runs_survive_sigkill_at_ten_random_points(
         # The subscriber reconnected after every crash and saw every event exactly once.
         assert [e["seq"] for e in subscriber.events] == seqs, where
         assert subscriber.connects >= crashes[name] + 1, where
-    assert kills == sum(KILLS.values()), (kills, planned, points, crashes)
+    assert kills == sum(KILLS.values()), (kills, planned, points, crashes, seen_at_kill)
     # The loop went on at its item: each item's LLM call finished once; only calls in flight
     # at a crash were made again.
     llm_calls = len(openai_server.requests) - calls_before

@@ -226,9 +226,7 @@ class Subscriber(threading.Thread):
         """When the last event arrived (a failure tells a hang from a slow run by it)."""
         self.connects = 0
         self.error: str | None = None
-        self._asked = 0
-        """Reconnections asked for; each is made, even when two crashes come before one."""
-        self._made = 0
+        self._again = threading.Event()
         self.done = threading.Event()
 
     @property
@@ -236,7 +234,7 @@ class Subscriber(threading.Thread):
         return self.events[-1]["seq"] if self.events else 0
 
     def reconnect(self) -> None:
-        self._asked += 1
+        self._again.set()
 
     def run(self) -> None:
         try:
@@ -249,6 +247,7 @@ class Subscriber(threading.Thread):
 
     def _follow(self) -> bool:
         """One connection; True once the run's end arrived."""
+        self._again.clear()
         self.connects += 1
         with connect(self._url, subprotocols=["graphql-transport-ws"]) as ws:
             init = {
@@ -260,7 +259,7 @@ class Subscriber(threading.Thread):
             variables = {"id": self.execution_id, "after": self.last_seq}
             payload = {"query": SUBSCRIPTION, "variables": variables}
             ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-            while self._made >= self._asked:
+            while not self._again.is_set():
                 try:
                     message = json.loads(ws.recv(timeout=0.2))
                 except TimeoutError:
@@ -276,7 +275,6 @@ class Subscriber(threading.Thread):
                     return bool(self.events) and self.events[-1]["type"] in TERMINAL
                 else:
                     raise AssertionError(message)
-        self._made += 1
         return False
 
 

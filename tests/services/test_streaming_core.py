@@ -45,6 +45,7 @@ class Core:
         poll_s: float = 0.05,
         writer: str = "p1",
         buffer: int = 256,
+        end_grace_s: float = 0.2,
     ) -> None:
         self.executions = executions or InMemoryExecutionStore()
         self.events = InMemoryEventStore(database, writer=writer)
@@ -79,7 +80,7 @@ class Core:
             is_local=self.host.is_local,
             on_remote=self.relay.notice,
             poll_s=poll_s,
-            end_grace_s=0.2,
+            end_grace_s=end_grace_s,
         )
         self.service = ExecutionService(
             executions=self.executions,
@@ -281,6 +282,30 @@ async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
         tg.cancel_scope.cancel()
     assert received == worker.stored(execution.id)
     assert len(server.events.watches) >= 1
+
+
+async def test_a_subscriber_resuming_after_the_end_completes_at_once() -> None:
+    """A client that saw the terminal event and subscribes again after its seq (a reconnect
+    after a crash) gets nothing and an end at once, not after the grace that a run whose
+    terminal event never came is given."""
+    database = InMemoryEventDatabase()
+    executions = InMemoryExecutionStore()
+    worker = Core(database=database, executions=executions, writer="worker")
+    server = Core(
+        database=database, executions=executions, writer="server", end_grace_s=60, poll_s=60
+    )
+    async with anyio.create_task_group() as tg:
+        worker.host.bind(tg)
+        execution = await worker.start(3)
+        with anyio.fail_after(10):
+            while (await executions.get_any(execution.id)).status != "completed":  # type: ignore[union-attr]
+                await anyio.sleep(0.01)
+        worker.host.bind(None)
+    stored = worker.stored(execution.id)
+    with anyio.fail_after(5):  # the grace is 60 s
+        after_end = await collect(await server.service.events(OWNER, execution.id, stored[-1]))
+        last_only = await collect(await server.service.events(OWNER, execution.id, stored[-2]))
+    assert after_end == [] and last_only == [stored[-1]]
 
 
 async def test_subscribers_of_a_run_elsewhere_share_one_look_at_it() -> None:

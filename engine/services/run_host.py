@@ -139,6 +139,11 @@ class RunHost:
     def bind(self, task_group: TaskGroup | None) -> None:
         """Runs submitted from now on belong to `task_group`; None leaves them pending."""
         self._task_group = task_group
+        if task_group is not None and self._last_sweep is None:
+            # The first sweep has as long as any other to come round: a server is ready
+            # as it starts, not only once its first sweep has ended (which a test or a
+            # load balancer asking at once would see as a 503).
+            self._last_sweep = time.monotonic()
 
     @property
     def accepting(self) -> bool:

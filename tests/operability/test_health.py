@@ -77,10 +77,8 @@ def test_a_stuck_run_loop_makes_the_server_unready(
     server = server_factory()
     host = server.app.state.run_host
     with server.client() as c:
-        # Ready once the loop has come round the first time (on a loaded machine, a while
-        # after the server starts listening).
-        ready = wait_for(lambda: (r := c.get("/readyz")).status_code == 200 and r, what="200")
-        assert ready.json()["checks"] == {"database": True, "runs": True}
+        # Ready as it starts (its first sweep has as long as any other to come round).
+        assert c.get("/readyz").json()["checks"] == {"database": True, "runs": True}
         host.stale_after_s = 0.5
 
         async def stuck() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -176,11 +176,13 @@ class MongoExecutionStore:
         execution_id: str | None = None,
         instance: str | None = None,
     ) -> TakenOver | None:
-        now = utcnow()
         base: dict[str, Any] = {"status": "running", "waiting": {"$ne": True}}
         if execution_id is not None:
             base["_id"] = execution_id
-        lease = {"lease_owner": worker, "lease_expires_at": now + timedelta(seconds=lease_s)}
+        # Each lease is dated just before its own write: one dated before the first query
+        # could be born expired when that query was slow (a new worker's first, connecting,
+        # took seconds under load), and a second worker then took a live run over.
+        lease = _lease(worker, lease_s)
         # Handed back first (a shutdown released it): nobody has to wait for a lease.
         raw = await self._collection().find_one_and_update(
             {**base, "lease_owner": None},
@@ -190,6 +192,8 @@ class MongoExecutionStore:
         )
         if raw is not None:
             return await self._taken(raw, lease, previous=raw.get("last_owner"), takeover=False)
+        now = utcnow()
+        lease = _lease(worker, lease_s, now)
         dead: list[dict[str, Any]] = [
             {"lease_expires_at": {"$lt": now}},
             {"lease_expires_at": None},
@@ -355,6 +359,14 @@ def _raw_event(doc: dict[str, Any]) -> ExecutionEvent:
         timestamp=doc["timestamp"],
         data=doc.get("data") or {},
     )
+
+
+def _lease(worker: str, lease_s: float, now: datetime | None = None) -> dict[str, Any]:
+    """The lease fields of a claim by `worker`, expiring `lease_s` from `now` (default: now)."""
+    return {
+        "lease_owner": worker,
+        "lease_expires_at": (now or utcnow()) + timedelta(seconds=lease_s),
+    }
 
 
 DUPLICATE_KEY = 11000

@@ -201,15 +201,11 @@ class EventFollower:
         if execution is None or execution.status not in TERMINAL_STATUSES:
             return self._ended(execution, 0, last)
         last_seq = await self._events.last_seq(execution_id)
-        if 0 < last_seq <= last and await self._terminal_at(execution_id, last_seq):
+        if 0 < last_seq <= last and await terminal_at(self._events, execution_id, last_seq):
             # The subscriber came back after the terminal event (a client resuming from
             # the last seq it saw): nothing is to come, and no grace to wait out (5 s).
             return True
         return self._ended(execution, last_seq, last)
-
-    async def _terminal_at(self, execution_id: str, seq: int) -> bool:
-        found = await self._events.after(execution_id, seq - 1, limit=1)
-        return bool(found) and found[0].seq == seq and found[0].type in TERMINAL_EVENT_TYPES
 
     def _ended(self, execution: Execution | None, last_seq: int, last: int) -> bool:
         """`_ended_without_log` from a look already taken (`last_seq` read after the record)."""
@@ -250,6 +246,12 @@ class EventFollower:
             if probe.failed is not None:
                 return await self._probe(execution_id)  # its looker failed: look ourselves
         return probe
+
+
+async def terminal_at(events: EventStore, execution_id: str, seq: int) -> bool:
+    """Whether the run's event at `seq` is its terminal one."""
+    found = await events.after(execution_id, seq - 1, limit=1)
+    return bool(found) and found[0].seq == seq and found[0].type in TERMINAL_EVENT_TYPES
 
 
 def _continuation(

@@ -23,9 +23,9 @@ import anyio
 
 from engine.clock import utcnow
 from engine.errors import NotFound, ValidationFailed
-from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
+from engine.events import ExecutionEvent
 from engine.services.access import Owner, reach, user_of
-from engine.services.event_follow import END_GRACE_S, EventFollower
+from engine.services.event_follow import END_GRACE_S, EventFollower, terminal_at
 from engine.services.logs import LOG_LEVELS, log_entry
 from engine.services.pages import Page
 from engine.services.records import (
@@ -225,8 +225,7 @@ class ExecutionService:
         deadline = execution.finished_at + timedelta(seconds=END_GRACE_S)
         while utcnow() < deadline:
             last = await self._events.last_seq(execution.id)
-            tail = await self._events.after(execution.id, last - 1, limit=1) if last else []
-            if tail and tail[-1].type in TERMINAL_EVENT_TYPES:
+            if last and await terminal_at(self._events, execution.id, last):
                 return
             await anyio.sleep(0.02)
 

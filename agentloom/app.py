@@ -8,7 +8,6 @@ the REST/WebSocket/SSE compatibility layer).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentloom import VERSION
-from agentloom.runtime import build_runtime
+from agentloom.runtime import build_runtime, import_sdks_in_background
 from agentloom.settings import Settings
 from console import install_console
 from engine.builtin_templates import list_templates
@@ -64,21 +63,6 @@ async def seed_builtin_templates() -> None:
         for t in list_templates()
     ]
     await MongoTemplateStore().replace_builtin(shipped)
-
-
-LAZY_SDKS = ("openai", "mcp", "a2a.client")
-"""Imported on first use, not with the server (`engine/llm.py`, `engine/mcp`, `engine/a2a`)."""
-
-
-async def import_sdks_in_background() -> None:
-    """Import the LLM, MCP and A2A SDKs in a worker thread once the server is up.
-
-    The command starts without them (1.2 s less), and the first call that needs one does
-    not stall the event loop while it imports (0.4 s for `openai`), every other request
-    with it. Workers skip this: their first LLM call waits that long once.
-    """
-    for name in LAZY_SDKS:
-        await anyio.to_thread.run_sync(importlib.import_module, name)
 
 
 async def purge_uploads_forever(uploads: UploadService, every_s: float = 300.0) -> None:

@@ -7,6 +7,7 @@ GraphQL schema and the ASGI app in front of it, and `run_worker` runs it alone (
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -312,6 +313,23 @@ def vector_store(settings: Settings, *, embedded: bool) -> ChromaOnDemand:
     )
 
 
+LAZY_SDKS = ("openai", "mcp", "a2a.client")
+"""Imported on first use, not with the server (`engine/llm.py`, `engine/mcp`, `engine/a2a`)."""
+
+
+async def import_sdks_in_background() -> None:
+    """Import the LLM, MCP and A2A SDKs in a worker thread once the server is up.
+
+    The command starts without them (1.2 s less), and the first call that needs one does
+    not stall the event loop while it imports (0.4 s for `openai`, seconds on a loaded
+    machine), every other request with it. A worker imports them this way before it
+    takes any run: a fresh worker's first LLM call importing `openai` on its loop held up
+    its lease renewals past the lease, and another worker took its live runs over.
+    """
+    for name in LAZY_SDKS:
+        await anyio.to_thread.run_sync(importlib.import_module, name)
+
+
 async def run_worker(settings: Settings) -> None:
     """Claim pending executions from the shared database and run them, leases renewed."""
     if not settings.mongodb_uri:
@@ -325,6 +343,7 @@ async def run_worker(settings: Settings) -> None:
         data_dir=settings.data_dir,
     )
     host = runtime.host
+    await import_sdks_in_background()  # before any lease is held (see there)
     log.info("worker %s polling %s", host.worker, settings.database)
     try:
         async with anyio.create_task_group() as runs:

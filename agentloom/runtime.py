@@ -7,7 +7,6 @@ GraphQL schema and the ASGI app in front of it, and `run_worker` runs it alone (
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
@@ -21,6 +20,7 @@ import anyio
 from agentloom.settings import Settings, comma_items
 from engine.graph_limits import GraphLimits
 from engine.knowledge.embeddings import OpenAIEmbeddingClients
+from engine.lazy_import import import_off_loop
 from engine.outbound import OutboundGuard
 from engine.output_limits import OutputLimits
 from engine.pricing import PriceError, load_price_table
@@ -327,7 +327,7 @@ async def import_sdks_in_background() -> None:
     its lease renewals past the lease, and another worker took its live runs over.
     """
     for name in LAZY_SDKS:
-        await anyio.to_thread.run_sync(importlib.import_module, name)
+        await import_off_loop(name)
 
 
 async def run_worker(settings: Settings) -> None:

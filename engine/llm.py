@@ -25,6 +25,7 @@ import httpx2
 from engine.errors import UpstreamFailed
 from engine.guarded_httpx2 import ceiling_client, ceiling_exceeded_in, guarded_client
 from engine.http_body import ResponseTooLarge
+from engine.lazy_import import import_off_loop
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, ProviderConfig
 from engine.run_errors import ProviderNotConfigured
@@ -100,7 +101,7 @@ async def open_client(
     config: ProviderConfig, *, guard: OutboundGuard, timeout_s: float
 ) -> AsyncIterator[openai.AsyncOpenAI]:
     """An SDK client for the provider; its HTTP connections close on exit (even on cancel)."""
-    # The SDK is imported by the first call, not with the server (0.4 s).
+    await import_off_loop("openai")  # the first call's import, off the event loop
     import openai
 
     # The openai SDK speaks httpx2: its clients, guarded for a user's own endpoint, and
@@ -158,7 +159,7 @@ async def stream_chat(
     on_token: TokenCallback | None = None,
 ) -> ChatResult:
     """A streamed chat completion: text deltas go to `on_token`; usage from the last chunk."""
-    # The SDK is imported by the first call, not with the server (0.4 s).
+    await import_off_loop("openai")  # the first call's import, off the event loop
     import openai
 
     kwargs: dict[str, Any] = {

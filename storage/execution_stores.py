@@ -246,29 +246,29 @@ class MongoExecutionStore:
         )
         return bool(result.modified_count)
 
-    async def cancel_unowned(self, execution_id: str) -> bool:
+    async def hold_to_cancel(self, execution_id: str, *, worker: str, lease_s: float) -> bool:
         now = utcnow()
+        unheld = {"$or": [{"lease_owner": None}, {"lease_expires_at": {"$lt": now}}]}
         raw = await self._collection().find_one_and_update(
             {
                 "_id": execution_id,
-                "status": "running",
-                "$or": [{"lease_owner": None}, {"lease_expires_at": {"$lt": now}}],
+                "$or": [{"status": "pending"}, {"status": "running", **unheld}],
             },
             {
                 "$set": {
-                    "status": "cancelled",
-                    "error": "cancelled",
-                    "finished_at": now,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
+                    "status": "running",
+                    "lease_owner": worker,
+                    "lease_expires_at": now + timedelta(seconds=lease_s),
+                    "cancel_requested": True,
                     "waiting": False,
                 }
             },
-            projection={"owner_id": 1},
+            projection={"owner_id": 1, "status": 1},
         )
         if raw is None:
             return False
-        await self._lists.status_changed(raw["owner_id"], execution_id, "cancelled", "cancelled")
+        if raw["status"] == "pending":
+            await self._lists.status_changed(raw["owner_id"], execution_id, "running", None)
         return True
 
     async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
@@ -280,17 +280,6 @@ class MongoExecutionStore:
         if raw is None:
             return "lost"
         return "cancel_requested" if raw.get("cancel_requested") else "ok"
-
-    async def cancel_pending(self, execution_id: str) -> bool:
-        raw = await self._collection().find_one_and_update(
-            {"_id": execution_id, "status": "pending"},
-            {"$set": {"status": "cancelled", "error": "cancelled", "finished_at": utcnow()}},
-            projection={"owner_id": 1},
-        )
-        if raw is None:
-            return False
-        await self._lists.status_changed(raw["owner_id"], execution_id, "cancelled", "cancelled")
-        return True
 
     async def request_cancel(self, execution_id: str) -> None:
         await self._collection().update_one(
@@ -315,7 +304,7 @@ class MongoExecutionStore:
         criteria: dict[str, Any] = {"_id": execution_id, "status": {"$in": ["pending", "running"]}}
         if worker is not None:
             criteria["lease_owner"] = worker  # fenced: a process that lost the run ends nothing
-        # Journaled like the events: the final status is written just before the terminal
+        # Journaled like the events: the final status is written just after the terminal
         # event, and both must outlive a crash of the database.
         raw = (
             await self._collection()

@@ -20,6 +20,7 @@ import anyio
 from engine.guarded_httpx2 import ceiling_exceeded_in
 from engine.knowledge.errors import EmbeddingFailed, EmbeddingProviderNotConfigured
 from engine.knowledge.ports import Embedder
+from engine.lazy_import import import_off_loop
 from engine.llm import open_client, resolve_provider
 from engine.outbound import OutboundGuard
 from engine.ports import CredentialResolver, ProviderConfig
@@ -92,7 +93,7 @@ class OpenAIEmbedder:
         return vectors
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
-        # The SDK is imported by the first call, not with the server (0.4 s).
+        await import_off_loop("openai")  # the first call's import, off the event loop
         import openai
 
         try:

@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.a2a.cards import FORMATS, check_format
 from engine.events import LlmToken
+from engine.lazy_import import import_off_loop
 from engine.node_context import NodeContext, NodeResult
 from engine.nodes.registry import NodeSpec, register
 
@@ -35,7 +36,7 @@ DEFAULT_TIMEOUT_S = 120.0
 
 
 async def run(ctx: NodeContext) -> NodeResult:
-    # The A2A SDK is imported on first use (it is slow to import).
+    await import_off_loop("engine.a2a.client")  # the A2A SDK: first use, off the loop
     from engine.a2a.client import send_message
 
     url = ctx.render(ctx.require_str("url")).strip()

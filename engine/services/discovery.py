@@ -27,6 +27,7 @@ from engine.a2a.cards import (
     find_agent_card,
 )
 from engine.errors import UpstreamFailed, ValidationFailed
+from engine.lazy_import import import_off_loop
 from engine.mcp.config import DEFAULT_CONNECT_TIMEOUT_S
 from engine.outbound import OutboundGuard
 from engine.tools.http_headers import check_headers
@@ -101,7 +102,7 @@ async def discover_mcp_server(
     url = _require_url(url)
     checked = check_headers(dict(headers) if headers else None, field="headers")
     await guard.check_url(url, field="url")
-    # The MCP SDK is imported by the first discovery, not with the server (0.4 s).
+    await import_off_loop("engine.mcp.client")  # the MCP SDK: first use, off the loop
     from engine.mcp.client import open_mcp_session
 
     found: McpDiscovery | None = None
@@ -156,7 +157,7 @@ async def test_a2a_agent(
         raise ValidationFailed("message is required", field="message")
     chosen = check_format(fmt)
     await guard.check_url(url, field="url")
-    # The A2A SDK is imported by the first message, not with the server.
+    await import_off_loop("engine.a2a.client")  # the A2A SDK: first use, off the loop
     from engine.a2a.client import send_message
 
     try:

@@ -26,11 +26,9 @@ import enum
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import anyio
 
-from engine.clock import utcnow
 from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent
 from engine.services.broadcast import Broadcaster, Subscription
 from engine.services.records import TERMINAL_STATUSES, Execution
@@ -38,7 +36,14 @@ from engine.services.stores import EventStore, ExecutionStore
 
 PAGE = 500
 END_GRACE_S = 5.0
-"""How long a subscriber waits for the terminal event of a run already marked over."""
+"""How long a subscriber that has the terminal event waits for the run's final status.
+
+A run's log is complete before its status says it is over (`run_recorder`), so the
+end can be read from the log (or the change stream) a moment before the status; a
+subscriber told the run ended should find it over. After a crash between the two
+writes the status waits for the lease to lapse: the end is delivered after the grace."""
+SETTLED_KEPT = 4096
+"""Runs remembered as settled, so their other subscribers do not look again."""
 
 
 class _Wake(enum.Enum):
@@ -86,6 +91,7 @@ class EventFollower:
         self._page = page
         self._end_grace_s = end_grace_s
         self._probes: OrderedDict[str, _Probe] = OrderedDict()
+        self._settled: OrderedDict[str, None] = OrderedDict()
 
     async def follow(
         self, execution_id: str, after_seq: int = 0
@@ -122,6 +128,8 @@ class EventFollower:
                         page = await self._events.after(execution_id, last, limit=self._page)
                         if page:
                             batch, ended = _through_terminal(page)
+                            if ended:
+                                await self._until_settled(execution_id)
                             yield batch
                             last = batch[-1].seq
                             if ended:
@@ -153,6 +161,10 @@ class EventFollower:
                     read_log = True  # a gap: the log has what we missed
                 if batch:
                     batch, ended = _through_terminal(batch)
+                    if ended and not self._is_local(execution_id):
+                        # Relayed from the change stream: stored, but maybe not settled.
+                        # (A run of ours publishes its end only once its status is.)
+                        await self._until_settled(execution_id)
                     yield batch
                     last = batch[-1].seq
                     if ended:
@@ -190,33 +202,35 @@ class EventFollower:
         return _Wake.QUIET
 
     async def _ended_without_log(self, execution_id: str, last: int) -> bool:
-        """A run that is over but whose log will get no terminal event (it died mid-write).
-
-        The final status is written just before the terminal event, so a run that ended
-        only moments ago is given time for that event to arrive.
-        """
+        """A run that is over but whose log has no terminal event after `last`: a client
+        resuming after the end it saw, or a log an older version left without its end."""
         if self._is_local(execution_id):
             return False
         execution = await self._executions.get_any(execution_id)
-        if execution is None or execution.status not in TERMINAL_STATUSES:
-            return self._ended(execution, 0, last)
         last_seq = await self._events.last_seq(execution_id)
-        if 0 < last_seq <= last and await terminal_at(self._events, execution_id, last_seq):
-            # The subscriber came back after the terminal event (a client resuming from
-            # the last seq it saw): nothing is to come, and no grace to wait out (5 s).
-            return True
         return self._ended(execution, last_seq, last)
 
-    def _ended(self, execution: Execution | None, last_seq: int, last: int) -> bool:
-        """`_ended_without_log` from a look already taken (`last_seq` read after the record)."""
+    @staticmethod
+    def _ended(execution: Execution | None, last_seq: int, last: int) -> bool:
+        """Whether nothing more will come after `last` (`last_seq` read after the record:
+        a status that says over covers every event the log has by then)."""
         if execution is None:
             return True
-        if execution.status not in TERMINAL_STATUSES:
-            return False
-        settled = execution.finished_at is None or (
-            utcnow() - execution.finished_at > timedelta(seconds=self._end_grace_s)
-        )
-        return settled and last_seq <= last
+        return execution.status in TERMINAL_STATUSES and last_seq <= last
+
+    async def _until_settled(self, execution_id: str) -> None:
+        """Wait, at most the grace, until the run's status says it is over."""
+        if execution_id in self._settled:
+            return
+        with anyio.move_on_after(self._end_grace_s):
+            while True:
+                execution = await self._executions.get_any(execution_id)
+                if execution is None or execution.status in TERMINAL_STATUSES:
+                    break
+                await anyio.sleep(0.01)
+        self._settled[execution_id] = None
+        while len(self._settled) > SETTLED_KEPT:
+            self._settled.popitem(last=False)
 
     async def _probe(self, execution_id: str) -> _Probe:
         """The run's record and its log's last seq, looked at once per half poll interval
@@ -246,12 +260,6 @@ class EventFollower:
             if probe.failed is not None:
                 return await self._probe(execution_id)  # its looker failed: look ourselves
         return probe
-
-
-async def terminal_at(events: EventStore, execution_id: str, seq: int) -> bool:
-    """Whether the run's event at `seq` is its terminal one."""
-    found = await events.after(execution_id, seq - 1, limit=1)
-    return bool(found) and found[0].seq == seq and found[0].type in TERMINAL_EVENT_TYPES
 
 
 def _continuation(

@@ -16,16 +16,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import anyio
 
-from engine.clock import utcnow
 from engine.errors import NotFound, ValidationFailed
 from engine.events import ExecutionEvent
 from engine.services.access import Owner, reach, user_of
-from engine.services.event_follow import END_GRACE_S, EventFollower, terminal_at
+from engine.services.event_follow import EventFollower
 from engine.services.logs import LOG_LEVELS, log_entry
 from engine.services.pages import Page
 from engine.services.records import (
@@ -145,16 +143,11 @@ class ExecutionService:
         execution = await self.get(owner, execution_id)
         if execution.status in TERMINAL_STATUSES:
             return execution
-        if not self._host.cancel_local(execution_id):
-            # Not running here: pending (never claimed) or running in another process,
-            # which sees the request when it renews its lease.
-            if await self._executions.cancel_pending(execution_id):
-                await self._host.close_cancelled(execution_id)
-            elif await self._executions.cancel_unowned(execution_id):
-                # Held by no process (waiting for input, handed back, or its process died).
-                await self._host.close_cancelled(execution_id)
-            else:
-                await self._executions.request_cancel(execution_id)
+        if not self._host.cancel_local(execution_id) and not await self._host.cancel_unheld(
+            execution_id
+        ):
+            # Running in another process, which sees the request when it renews its lease.
+            await self._executions.request_cancel(execution_id)
         with anyio.move_on_after(CANCEL_WAIT_S):
             async with aclosing(self._follower.follow(execution_id, 0)) as events:
                 async for _ in events:
@@ -193,7 +186,7 @@ class ExecutionService:
     async def logs(
         self, owner: Owner, execution_id: str, query: LogQuery
     ) -> tuple[list[LogEntry], int]:
-        await self._log_complete(await self.get(owner, execution_id))
+        await self.get(owner, execution_id)
         if query.skip < 0:
             raise ValidationFailed("skip must be >= 0", field="skip")
         if not 1 <= query.limit <= 1000:
@@ -209,25 +202,8 @@ class ExecutionService:
         return lines[query.skip : query.skip + query.limit], len(lines)
 
     async def all_logs(self, owner: Owner, execution_id: str) -> list[LogEntry]:
-        await self._log_complete(await self.get(owner, execution_id))
+        await self.get(owner, execution_id)
         return await self._log_lines(execution_id)
-
-    async def _log_complete(self, execution: Execution) -> None:
-        """Wait, briefly, for the terminal event of a run that has just ended.
-
-        The final status is written just before the terminal event (run_recorder), so a
-        client that saw `failed` and reads the log in that moment would miss its last
-        line (and a summary and the lines read one after the other would disagree). Only
-        a run that ended within the grace period is checked: older ones cost nothing.
-        """
-        if execution.status not in TERMINAL_STATUSES or execution.finished_at is None:
-            return
-        deadline = execution.finished_at + timedelta(seconds=END_GRACE_S)
-        while utcnow() < deadline:
-            last = await self._events.last_seq(execution.id)
-            if last and await terminal_at(self._events, execution.id, last):
-                return
-            await anyio.sleep(0.02)
 
     async def _log_lines(self, execution_id: str) -> list[LogEntry]:
         # Log lines are a projection of the log, computed on read: writes stay one
@@ -261,7 +237,7 @@ class ExecutionService:
         self, owner: Owner, execution_id: str, offset: int, limit: int
     ) -> Page[ExecutionEvent]:
         """Events `offset + 1 ...` of the log (seqs are positions), and how many it has."""
-        await self._log_complete(await self.get(owner, execution_id))
+        await self.get(owner, execution_id)
         items = await self._events.after(execution_id, offset, limit=limit) if limit else []
         return Page(items=items, total=await self._events.last_seq(execution_id))
 
@@ -273,7 +249,7 @@ class ExecutionService:
 
     async def all_events(self, owner: Owner, execution_id: str) -> list[ExecutionEvent]:
         """The whole stored log of the owner's execution, in seq order."""
-        await self._log_complete(await self.get(owner, execution_id))
+        await self.get(owner, execution_id)
         events: list[ExecutionEvent] = []
         while True:
             batch = await self._events.after(

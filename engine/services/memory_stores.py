@@ -105,17 +105,6 @@ class InMemoryExecutionStore:
         self._leases[execution_id] = (worker, utcnow() + timedelta(seconds=lease_s))
         return "cancel_requested" if execution_id in self._cancel_requested else "ok"
 
-    async def cancel_pending(self, execution_id: str) -> bool:
-        execution = self.executions.get(execution_id)
-        if execution is None or execution.status != "pending":
-            return False
-        execution.status, execution.error, execution.finished_at = (
-            "cancelled",
-            "cancelled",
-            utcnow(),
-        )
-        return True
-
     async def request_cancel(self, execution_id: str) -> None:
         self._cancel_requested.add(execution_id)
 
@@ -202,20 +191,17 @@ class InMemoryExecutionStore:
         execution.waiting = False
         return True
 
-    async def cancel_unowned(self, execution_id: str) -> bool:
+    async def hold_to_cancel(self, execution_id: str, *, worker: str, lease_s: float) -> bool:
         execution = self.executions.get(execution_id)
-        if execution is None or execution.status != "running":
+        if execution is None or execution.status not in ("pending", "running"):
             return False
         owner, expires = self._leases.get(execution_id, (None, None))
-        if owner is not None and expires is not None and expires >= utcnow():
-            return False
-        execution.status, execution.error, execution.finished_at = (
-            "cancelled",
-            "cancelled",
-            utcnow(),
-        )
-        execution.waiting = False
-        self._leases.pop(execution_id, None)
+        if execution.status == "running" and owner is not None and expires is not None:
+            if expires >= utcnow():
+                return False
+        execution.status, execution.waiting = "running", False
+        self._leases[execution_id] = (worker, utcnow() + timedelta(seconds=lease_s))
+        self._cancel_requested.add(execution_id)
         return True
 
     async def unclaim(self, execution_id: str, *, worker: str) -> bool:

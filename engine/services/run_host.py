@@ -272,27 +272,54 @@ class RunHost:
             self._idle = anyio.Event()
             await self._idle.wait()
 
-    # -- logs of runs that are not running here ----------------------------------------------
+    # -- ending runs that are not running here ----------------------------------------------
 
-    async def close_log(self, execution_id: str, ending: RunEvent) -> None:
-        """Append the terminal event a run that never ran (or died) could not write."""
+    async def cancel_unheld(self, execution_id: str) -> bool:
+        """Cancel a run no live process holds (pending, waiting for input, handed back, or
+        its process died): hold it, then end it. False when a live process holds it (its
+        lease renewal sees the request) or it is over."""
+        held = await self._executions.hold_to_cancel(
+            execution_id, worker=self.worker, lease_s=self._lease_s
+        )
+        return held and await self._end(
+            execution_id, RunCancelled(reason="cancelled", execution_time_ms=0)
+        )
+
+    async def _end(self, execution_id: str, ending: RunEvent | None) -> bool:
+        """End a run this process holds but does not run, in the recorder's order: the
+        terminal event (or the one its log has already: a log has one end), then the final
+        status from it, then the fan-out. A crash between the two writes leaves a held run
+        whose log has ended, which the next holder settles here. False when the run is no
+        longer ours (whoever holds it now ends it) or, with no `ending`, its log has none.
+        """
         if self._requests is not None:
             await self._requests.close(execution_id)
+        # Fenced like the recorder's writes: renewed, the lease is ours for `lease_s`, so
+        # no process takes the run over and writes its log while we append to it.
+        if (
+            await self._executions.renew(execution_id, worker=self.worker, lease_s=self._lease_s)
+            == "lost"
+        ):
+            return False
         last = await self._events.last_seq(execution_id)
         tail = await self._events.after(execution_id, last - 1, limit=1) if last else []
         if tail and tail[0].type in TERMINAL_EVENT_TYPES:
-            return  # it ended after all: a log has one end
-        event = to_execution_event(execution_id, last + 1, ending)
-        try:
-            await self._events.append([event], exclusive=True)
-        except SeqTaken:
-            # A racing writer took that seq: its log already has an end (or will).
-            log.info("log of %s was closed by another writer", execution_id)
-            return
+            event = tail[0]
+        elif ending is None:
+            return False
+        else:
+            event = to_execution_event(execution_id, last + 1, ending)
+            try:
+                await self._events.append([event], exclusive=True)
+            except SeqTaken:
+                log.info("log of %s was written by another process", execution_id)
+                return False
+        if not await self._executions.finish(
+            execution_id, worker=self.worker, **final_fields(event)
+        ):
+            return False
         self._broadcaster.publish(execution_id, (event,))
-
-    async def close_cancelled(self, execution_id: str) -> None:
-        await self.close_log(execution_id, RunCancelled(reason="cancelled", execution_time_ms=0))
+        return True
 
     # -- running ---------------------------------------------------------------------------
 
@@ -321,7 +348,7 @@ class RunHost:
         history = await load_history(self._events, execution.id)
         if history.terminal is not None:
             # It ended after all (the process died after its last event): settle the status.
-            await self._settle_ended(execution, history.terminal)
+            await self._settle_ended(execution)
             return
         reason = taken.reason
         if reason == "handed_back" and history.suspended == WAITING_FOR_INPUT:
@@ -349,21 +376,13 @@ class RunHost:
             f"{taken.previous_owner}"
         )
         log.warning("execution %s failed: %s", execution.id, error)
-        if await self._executions.finish(
-            execution.id, worker=self.worker, status="failed", error=error
-        ):
-            await self.close_log(
-                execution.id, RunFailed(error=error, error_type=RESUME_LIMIT, execution_time_ms=0)
-            )
+        ending = RunFailed(error=error, error_type=RESUME_LIMIT, execution_time_ms=0)
+        if await self._end(execution.id, ending):
             await self.admission.finished(execution.owner_id, execution.id)
 
-    async def _settle_ended(self, execution: Execution, terminal: str) -> None:
-        last = await self._events.last_seq(execution.id)
-        ending = await self._events.after(execution.id, last - 1, limit=1)
-        if ending:
-            fields = final_fields(ending[0])
-            await self._executions.finish(execution.id, worker=self.worker, **fields)
-        await self._ended(execution)
+    async def _settle_ended(self, execution: Execution) -> None:
+        if await self._end(execution.id, None):
+            await self._ended(execution)
 
     async def _ended(self, execution: Execution) -> None:
         if self._requests is not None:
@@ -398,15 +417,10 @@ class RunHost:
             log.exception("execution %s crashed", execution.id)
             # After the session: its pending events are written, so this end comes last.
             try:
-                if await self._executions.finish(
-                    execution.id, worker=self.worker, status="failed", error="internal error"
-                ):
-                    await self.close_log(
-                        execution.id,
-                        RunFailed(
-                            error="internal error", error_type="InternalError", execution_time_ms=0
-                        ),
-                    )
+                crash = RunFailed(
+                    error="internal error", error_type="InternalError", execution_time_ms=0
+                )
+                if await self._end(execution.id, crash):
                     await self._ended(execution)
             except Exception:  # the database is gone too: the lease will lapse and recovery runs
                 log.exception("could not record the failure of %s", execution.id)

@@ -11,9 +11,11 @@ Invariants:
 - seqs are stored 1..N without gap: a batch leaves the buffer only once written,
   and a failed or cancelled write is retried with the same seqs (the store treats
   a seq it already has as written);
-- the final status is written after every other event and before the terminal
-  event, and `publish` of the terminal event returns only once the whole log is
-  stored, so a run is over only when its log is complete.
+- the final status is written after the whole log, terminal event included, and
+  before the terminal event is fanned out: a run whose status says it is over has
+  a complete log, and a subscriber that saw the end finds the final status (a
+  crash between the two writes is settled from the log by whoever takes the run
+  over); `publish` of the terminal event returns only once both are stored.
 
 Progress and the current node are kept in memory (`live_state`) and written to
 the execution at most once per `status_interval_s`; the final write carries them.
@@ -201,24 +203,9 @@ class RunRecorder:
         delay = 0.05
         while True:
             try:
-                rest = batch
-                if terminal is not None and len(batch) > 1:
-                    # The events before the terminal one go first: whoever sees the final
-                    # status also sees them (a fast run's whole log can be one batch).
-                    await self._events.append(batch[:-1])
-                    rest = [terminal]
+                await self._events.append(batch)
                 if terminal is not None:
-                    # Before the terminal event is stored: whoever sees the end of the log
-                    # also sees the final status.
-                    fields = final_fields(terminal)
-                    fields.setdefault("progress", run.state.progress)
-                    fields["current_node"] = run.state.current_node
-                    if self._worker is not None and run.execution_id in self._runs:
-                        fields["worker"] = self._worker
-                    if not await self._executions.finish(run.execution_id, **fields):
-                        if "worker" in fields:
-                            raise RunLost(f"{run.execution_id} is not ours to end any more")
-                await self._events.append(rest)
+                    await self._settle(run, terminal)
                 return
             except anyio.get_cancelled_exc_class():
                 raise
@@ -237,6 +224,19 @@ class RunRecorder:
                 )
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    async def _settle(self, run: _RunLog, terminal: ExecutionEvent) -> None:
+        """The final status, once the whole log is stored: a run whose status says it is
+        over has a complete log. A crash between the two leaves a `running` run whose log
+        has ended; when its lease lapses the process that takes it over finds the end in
+        the log and settles the status from it (`RunHost._resume`)."""
+        fields = final_fields(terminal)
+        fields.setdefault("progress", run.state.progress)
+        fields["current_node"] = run.state.current_node
+        if self._worker is not None and run.execution_id in self._runs:
+            fields["worker"] = self._worker
+        if not await self._executions.finish(run.execution_id, **fields) and "worker" in fields:
+            raise RunLost(f"{run.execution_id} is not ours to end any more")
 
     async def _maybe_write_status(self, run: _RunLog) -> None:
         now = time.monotonic()

@@ -109,10 +109,6 @@ class ExecutionStore(Protocol):
         """Extend the lease; returns "ok", "cancel_requested" or "lost"."""
         ...
 
-    async def cancel_pending(self, execution_id: str) -> bool:
-        """Cancel an execution nobody has claimed yet; False if it is no longer pending."""
-        ...
-
     async def request_cancel(self, execution_id: str) -> None:
         """Flag a run owned by another process; its lease renewal cancels it."""
         ...
@@ -151,8 +147,10 @@ class ExecutionStore(Protocol):
         """A waiting run got its answer: make it claimable. False if it was not waiting."""
         ...
 
-    async def cancel_unowned(self, execution_id: str) -> bool:
-        """Cancel a running execution no live process holds (waiting, handed back, lapsed)."""
+    async def hold_to_cancel(self, execution_id: str, *, worker: str, lease_s: float) -> bool:
+        """Hold a run no live process holds (pending, waiting, handed back, lapsed) so that
+        `worker` can end it: `running` under its lease, cancellation requested. False when
+        a live process holds it or it is over."""
         ...
 
     async def unclaim(self, execution_id: str, *, worker: str) -> bool:

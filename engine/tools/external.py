@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ValidationFailed
+from engine.lazy_import import import_off_loop
 from engine.mcp.config import mcp_server_errors, parse_mcp_servers
 from engine.outbound import OutboundGuard
 from engine.tools.catalog import ToolSpec
@@ -128,7 +129,8 @@ async def open_external_tools(
     if not servers:
         yield tools
         return
-    # The MCP SDK is imported only by agents that use MCP servers (it is slow to import).
+    # The MCP SDK is imported only by agents that use MCP servers, off the event loop.
+    await import_off_loop("engine.mcp.tools")
     from engine.mcp.tools import open_mcp_tools
 
     async with open_mcp_tools(

@@ -12,5 +12,3 @@ __all__ = ["new_id", "utcnow"]
 def new_id() -> str:
     """Ids are UUID strings, as both seeds show (`"id": "uuid"`)."""
     return str(uuid.uuid4())
-
-

@@ -7,13 +7,15 @@ a database that fails between a write and the fan-out, and change-stream errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, cast
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any, NoReturn, cast
 
 import anyio
 import pytest
 
-from engine.events import ExecutionEvent, Log, to_execution_event
+from engine.clock import utcnow
+from engine.events import TERMINAL_EVENT_TYPES, ExecutionEvent, Log, to_execution_event
 from engine.run_types import RunServices
 from engine.runner import WorkflowRunner
 from engine.services.broadcast import Broadcaster
@@ -218,7 +220,7 @@ async def test_group_commit_writes_batches_in_order() -> None:
     assert core.events.database.append_calls < len(stored) / 3
 
 
-async def test_final_status_is_written_before_the_terminal_event() -> None:
+async def test_final_status_is_stored_before_the_terminal_event_goes_out() -> None:
     core = Core()
     statuses: list[str] = []
     async with anyio.create_task_group() as tg:
@@ -282,6 +284,43 @@ async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
         tg.cancel_scope.cancel()
     assert received == worker.stored(execution.id)
     assert len(server.events.watches) >= 1
+
+
+class SlowToSettle(InMemoryExecutionStore):
+    async def finish(self, execution_id: str, **fields: Any) -> bool:
+        await anyio.sleep(0.3)
+        return await super().finish(execution_id, **fields)
+
+
+async def test_a_subscriber_of_a_run_elsewhere_gets_its_end_once_the_run_is_settled() -> None:
+    """The log is complete before the final status is written; a subscriber in another
+    process that has the terminal event (through the relay) finds the run over."""
+    database, executions = InMemoryEventDatabase(), SlowToSettle()
+    server = Core(
+        database=database, executions=executions, writer="server", poll_s=60, end_grace_s=5
+    )
+    worker = Core(database=database, executions=executions, writer="worker")
+    statuses: list[str] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.relay.run_forever)
+        execution = await server.start(3)
+
+        async def follow() -> None:
+            async for event in await server.service.events(OWNER, execution.id):
+                if event.type == "run_finished":
+                    statuses.append((await server.service.get(OWNER, execution.id)).status)
+
+        tg.start_soon(follow)
+        while server.broadcaster.subscriber_count(execution.id) == 0:
+            await anyio.sleep(0.005)
+        worker.host.bind(tg)
+        worker.host.submit(execution.id)
+        with anyio.fail_after(10):
+            while not statuses:
+                await anyio.sleep(0.01)
+        worker.host.bind(None)
+        tg.cancel_scope.cancel()
+    assert statuses == ["completed"]
 
 
 async def test_a_subscriber_resuming_after_the_end_completes_at_once() -> None:
@@ -419,7 +458,7 @@ async def test_recovery_resumes_a_dead_run_and_closes_its_log_once() -> None:
     done = await core.service.get(OWNER, execution.id)
     assert done.status == "completed" and done.takeovers == 1
     # A log has one end: closing it again adds nothing.
-    await core.host.close_cancelled(execution.id)
+    assert not await core.host.cancel_unheld(execution.id)
     assert len(core.events.database.logs[execution.id]) == len(log)
 
 
@@ -443,3 +482,126 @@ async def test_a_run_taken_over_too_often_fails_saying_why() -> None:
     log = core.events.database.logs[execution.id]
     assert events == [1] and log[1].type == "run_failed"
     assert log[1].data["error_type"] == "ResumeLimitExceeded"
+
+
+class Killed(BaseException):
+    """The process died (SIGKILL): nothing after this point of it runs."""
+
+
+class Mortal:
+    """One process that dies right after the first of a run's two ending writes (its
+    final status, the terminal event), whichever order they come in: once dead, every
+    write of it fails."""
+
+    dead = False
+
+    def check(self) -> None:
+        if self.dead:
+            raise Killed
+
+    def die(self) -> NoReturn:
+        self.dead = True
+        raise Killed
+
+
+class MortalEvents(InMemoryEventStore):
+    def __init__(self, database: InMemoryEventDatabase, *, writer: str, process: Mortal) -> None:
+        super().__init__(database, writer=writer)
+        self._process = process
+
+    async def append(self, events: Sequence[ExecutionEvent], *, exclusive: bool = False) -> None:
+        self._process.check()
+        await super().append(events, exclusive=exclusive)
+        if events and events[-1].type in TERMINAL_EVENT_TYPES:
+            self._process.die()
+
+
+class MortalExecutions:
+    """This process's view of the execution store the processes share."""
+
+    def __init__(self, shared: InMemoryExecutionStore, process: Mortal) -> None:
+        self._shared = shared
+        self._process = process
+
+    def __getattr__(self, name: str) -> Any:
+        self._process.check()
+        return getattr(self._shared, name)
+
+    async def finish(self, execution_id: str, **fields: Any) -> bool:
+        self._process.check()
+        await self._shared.finish(execution_id, **fields)
+        self._process.die()
+
+
+async def _run_until_killed(core: Core, execution_id: str) -> None:
+    try:
+        async with anyio.create_task_group() as tg:
+            core.host.bind(tg)
+            core.host.submit(execution_id)
+            await anyio.sleep_forever()
+    except BaseException as error:  # a task group wraps the kill
+        if not isinstance(error, Killed) and not (
+            isinstance(error, BaseExceptionGroup) and error.subgroup(Killed) is not None
+        ):
+            raise
+
+
+def _dying_core(shared: InMemoryExecutionStore, database: InMemoryEventDatabase) -> Core:
+    core = Core(database=database, executions=shared, writer="dies")
+    process = Mortal()
+    core.events = MortalEvents(database, writer="dies", process=process)
+    executions = MortalExecutions(shared, process)
+    for part in (core.recorder, core.host, core.service, core.follower, core.relay):
+        part._events = core.events
+        if hasattr(part, "_executions"):
+            part._executions = cast(Any, executions)
+    return core
+
+
+async def test_a_process_killed_between_a_runs_two_ending_writes_leaves_it_settled() -> None:
+    """SIGKILL between the final status and the terminal event: the run must not be left
+    `completed` with a log that never ends (no process would ever close it, and every
+    subscriber would end without the end). The log is written first; the next process
+    finds the end in the log when the lease lapses and settles the status from it."""
+    shared, database = InMemoryExecutionStore(), InMemoryEventDatabase()
+    dying = _dying_core(shared, database)
+    execution = await dying.start(3, n=7)
+    with anyio.fail_after(10):
+        await _run_until_killed(dying, execution.id)
+    shared._leases[execution.id] = ("dies", utcnow() - timedelta(seconds=1))
+    survivor = Core(database=database, executions=shared, writer="survivor")
+    async with anyio.create_task_group() as tg:
+        survivor.host.bind(tg)
+        with anyio.fail_after(10):
+            await survivor.host.recover()
+            events = await collect(await survivor.service.events(OWNER, execution.id))
+        survivor.host.bind(None)
+    log = database.logs[execution.id]
+    types = [event.type for event in log.values()]
+    assert events == sorted(log) and types[-1] == "run_finished"
+    assert types.count("run_finished") == 1
+    done = await survivor.service.get(OWNER, execution.id)
+    assert done.status == "completed"
+    assert done.output_data == log[max(log)].data["output"]
+
+
+async def test_a_cancel_killed_between_its_two_writes_is_settled_from_the_log() -> None:
+    shared, database = InMemoryExecutionStore(), InMemoryEventDatabase()
+    dying = _dying_core(shared, database)
+    execution = await dying.start(3)  # no host bound: it stays pending
+    with anyio.fail_after(10), pytest.raises(Killed):
+        await dying.service.cancel(OWNER, execution.id)
+    record = await shared.get_any(execution.id)
+    assert record is not None and record.status not in ("cancelled", "completed")
+    shared._leases[execution.id] = ("dies", utcnow() - timedelta(seconds=1))
+    survivor = Core(database=database, executions=shared, writer="survivor")
+    async with anyio.create_task_group() as tg:
+        survivor.host.bind(tg)
+        with anyio.fail_after(10):
+            await survivor.host.recover()
+            events = await collect(await survivor.service.events(OWNER, execution.id))
+        survivor.host.bind(None)
+    log = database.logs[execution.id]
+    assert events == [1] and log[1].type == "run_cancelled"
+    done = await survivor.service.get(OWNER, execution.id)
+    assert done.status == "cancelled"

@@ -7,11 +7,12 @@ a database that fails between a write and the fan-out, and change-stream errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn, cast
 
 import anyio
+import anyio.abc
 import pytest
 
 from engine.clock import utcnow
@@ -254,6 +255,21 @@ async def test_live_state_is_fresh_between_status_writes() -> None:
         core.host.bind(None)
 
 
+async def _followed_then_run(
+    server: Core,
+    worker: Core,
+    tg: anyio.abc.TaskGroup,
+    execution_id: str,
+    follow: Callable[[], Awaitable[None]],
+) -> None:
+    """`follow` subscribes in the server; once it has, the worker runs the execution."""
+    tg.start_soon(follow)
+    while server.broadcaster.subscriber_count(execution_id) == 0:
+        await anyio.sleep(0.005)
+    worker.host.bind(tg)
+    worker.host.submit(execution_id)
+
+
 async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
     """Two "processes" over one database: the worker runs, the server's subscriber follows
     live through the change feed even with log polling far slower than the run."""
@@ -270,11 +286,7 @@ async def test_a_run_in_another_process_is_followed_through_the_relay() -> None:
             events = await server.service.events(OWNER, execution.id)
             received.extend(await collect(events))
 
-        tg.start_soon(follow)
-        while server.broadcaster.subscriber_count(execution.id) == 0:
-            await anyio.sleep(0.005)
-        worker.host.bind(tg)
-        worker.host.submit(execution.id)
+        await _followed_then_run(server, worker, tg, execution.id, follow)
         with anyio.fail_after(10):
             while not received or received[-1] != max(worker.stored(execution.id) or [0]):
                 await anyio.sleep(0.01)
@@ -310,11 +322,7 @@ async def test_a_subscriber_of_a_run_elsewhere_gets_its_end_once_the_run_is_sett
                 if event.type == "run_finished":
                     statuses.append((await server.service.get(OWNER, execution.id)).status)
 
-        tg.start_soon(follow)
-        while server.broadcaster.subscriber_count(execution.id) == 0:
-            await anyio.sleep(0.005)
-        worker.host.bind(tg)
-        worker.host.submit(execution.id)
+        await _followed_then_run(server, worker, tg, execution.id, follow)
         with anyio.fail_after(10):
             while not statuses:
                 await anyio.sleep(0.01)
@@ -414,11 +422,7 @@ async def test_the_relay_reopens_after_an_error_and_resumes_after_its_token() ->
         async def follow() -> None:
             received.extend(await collect(await server.service.events(OWNER, execution.id)))
 
-        tg.start_soon(follow)
-        while server.broadcaster.subscriber_count(execution.id) == 0:
-            await anyio.sleep(0.005)
-        worker.host.bind(tg)
-        worker.host.submit(execution.id)
+        await _followed_then_run(server, worker, tg, execution.id, follow)
         with anyio.fail_after(10):
             while not received or received[-1] != max(worker.stored(execution.id) or [0]):
                 await anyio.sleep(0.01)
@@ -558,6 +562,21 @@ def _dying_core(shared: InMemoryExecutionStore, database: InMemoryEventDatabase)
     return core
 
 
+async def _recovered_elsewhere(
+    shared: InMemoryExecutionStore, database: InMemoryEventDatabase, execution_id: str
+) -> tuple[Core, list[int]]:
+    """The dead process's lease lapses; another process recovers the run and follows it."""
+    shared._leases[execution_id] = ("dies", utcnow() - timedelta(seconds=1))
+    survivor = Core(database=database, executions=shared, writer="survivor")
+    async with anyio.create_task_group() as tg:
+        survivor.host.bind(tg)
+        with anyio.fail_after(10):
+            await survivor.host.recover()
+            events = await collect(await survivor.service.events(OWNER, execution_id))
+        survivor.host.bind(None)
+    return survivor, events
+
+
 async def test_a_process_killed_between_a_runs_two_ending_writes_leaves_it_settled() -> None:
     """SIGKILL between the final status and the terminal event: the run must not be left
     `completed` with a log that never ends (no process would ever close it, and every
@@ -568,14 +587,7 @@ async def test_a_process_killed_between_a_runs_two_ending_writes_leaves_it_settl
     execution = await dying.start(3, n=7)
     with anyio.fail_after(10):
         await _run_until_killed(dying, execution.id)
-    shared._leases[execution.id] = ("dies", utcnow() - timedelta(seconds=1))
-    survivor = Core(database=database, executions=shared, writer="survivor")
-    async with anyio.create_task_group() as tg:
-        survivor.host.bind(tg)
-        with anyio.fail_after(10):
-            await survivor.host.recover()
-            events = await collect(await survivor.service.events(OWNER, execution.id))
-        survivor.host.bind(None)
+    survivor, events = await _recovered_elsewhere(shared, database, execution.id)
     log = database.logs[execution.id]
     types = [event.type for event in log.values()]
     assert events == sorted(log) and types[-1] == "run_finished"
@@ -593,14 +605,7 @@ async def test_a_cancel_killed_between_its_two_writes_is_settled_from_the_log() 
         await dying.service.cancel(OWNER, execution.id)
     record = await shared.get_any(execution.id)
     assert record is not None and record.status not in ("cancelled", "completed")
-    shared._leases[execution.id] = ("dies", utcnow() - timedelta(seconds=1))
-    survivor = Core(database=database, executions=shared, writer="survivor")
-    async with anyio.create_task_group() as tg:
-        survivor.host.bind(tg)
-        with anyio.fail_after(10):
-            await survivor.host.recover()
-            events = await collect(await survivor.service.events(OWNER, execution.id))
-        survivor.host.bind(None)
+    survivor, events = await _recovered_elsewhere(shared, database, execution.id)
     log = database.logs[execution.id]
     assert events == [1] and log[1].type == "run_cancelled"
     done = await survivor.service.get(OWNER, execution.id)

@@ -7,7 +7,7 @@ a database that fails between a write and the fan-out, and change-stream errors.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn, cast
 
@@ -260,7 +260,7 @@ async def _followed_then_run(
     worker: Core,
     tg: anyio.abc.TaskGroup,
     execution_id: str,
-    follow: Callable[[], Awaitable[None]],
+    follow: Callable[[], Coroutine[Any, Any, None]],
 ) -> None:
     """`follow` subscribes in the server; once it has, the worker runs the execution."""
     tg.start_soon(follow)

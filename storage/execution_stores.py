@@ -263,13 +263,11 @@ class MongoExecutionStore:
                     "waiting": False,
                 }
             },
-            projection={"owner_id": 1, "status": 1},
+            projection={"_id": 1},
         )
-        if raw is None:
-            return False
-        if raw["status"] == "pending":
-            await self._lists.status_changed(raw["owner_id"], execution_id, "running", None)
-        return True
+        # Lists are not told: a pending run held only to be cancelled never runs, and it
+        # shows `cancelled` once `finish` settles it.
+        return raw is not None
 
     async def renew(self, execution_id: str, *, worker: str, lease_s: float) -> str:
         raw = await self._collection().find_one_and_update(

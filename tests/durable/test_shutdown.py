@@ -275,6 +275,14 @@ def test_only_a_users_cancel_ends_a_run_cancelled(
         assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     # A run held by another process: cancelled through its lease renewal.
     worker_server = server_factory(run_in_server=False, lease_seconds=2)
+    with worker_server.client(user["token"]) as c:
+        queued = execute(c, create_workflow(c, nodes, edges), {})  # no worker yet: pending
+        r = c.post(f"/api/v1/executions/{queued}/cancel")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+        listed = c.get("/api/v1/executions", params={"status": "cancelled"}).json()
+        assert queued in [e["id"] for e in listed]
+    assert [e["type"] for e in db.events(queued)] == ["run_cancelled"]
+    assert db.execution(queued)["started_at"] is None  # held only to be cancelled: never ran
     pool = workers_for(mongo_uri, worker_server.settings.database, tmp_path)
     slow.long_s = 60
     try:

@@ -55,6 +55,7 @@ lint: $(BIN)/agentloom
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/fanout_floor.py
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/request_log.py
 	$(BIN)/python bench/recovery.py

@@ -26,12 +26,18 @@ let gateAt = Infinity;
 let lastAt = 0;
 let messages = 0;
 let gateCpu = null;
+let firstSent = Infinity;
+let lastSent = 0;
 
 function onEvent(state, event, receivedAt) {
   if (event.seq !== state.last + 1) problems += 1;
   state.last = event.seq;
   const sent = Date.parse(event.timestamp);
-  if (sent >= gateAt) latencies.push(receivedAt - sent);
+  if (sent >= gateAt) {
+    latencies.push(receivedAt - sent);
+    firstSent = Math.min(firstSent, sent);
+    lastSent = Math.max(lastSent, sent);
+  }
   if (event.type === "RUN_FINISHED") state.done = true;
 }
 
@@ -92,6 +98,8 @@ function report() {
       max: latencies[latencies.length - 1],
       // From the gate's opening to the last message, and how many messages that took.
       spanMs: lastAt - gateAt,
+      // How long the run took to produce the timed events (their timestamps' spread).
+      producedMs: lastSent - firstSent,
       messages,
       // This client's own CPU (parsing every frame): a floor under the latencies it measures.
       clientCpuS: (({ user, system }) => (user + system) / 1e6)(process.cpuUsage()),

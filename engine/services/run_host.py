@@ -292,8 +292,6 @@ class RunHost:
         whose log has ended, which the next holder settles here. False when the run is no
         longer ours (whoever holds it now ends it) or, with no `ending`, its log has none.
         """
-        if self._requests is not None:
-            await self._requests.close(execution_id)
         # Fenced like the recorder's writes: renewed, the lease is ours for `lease_s`, so
         # no process takes the run over and writes its log while we append to it.
         if (
@@ -301,6 +299,8 @@ class RunHost:
             == "lost"
         ):
             return False
+        if self._requests is not None:
+            await self._requests.close(execution_id)
         last = await self._events.last_seq(execution_id)
         tail = await self._events.after(execution_id, last - 1, limit=1) if last else []
         if tail and tail[0].type in TERMINAL_EVENT_TYPES:

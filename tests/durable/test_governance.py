@@ -142,18 +142,31 @@ def test_extra_runs_wait_pending_in_order_with_their_queue_position(
         assert pending == 3
         assert {e["_id"] for e in db.db.executions.find({"status": "running"})} == set(runs[:2])
         assert [queue(user["token"], eid)["queuePosition"] for eid in runs] == [None, None, 1, 2, 3]
+        # A queued run cancelled: it leaves the queue, which closes up behind it, and it
+        # never takes a slot.
+        r = c.post(f"/api/v1/executions/{runs[3]}/cancel")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+        assert [queue(user["token"], eid) for eid in runs[2:]] == [
+            {"status": "PENDING", "queuePosition": 1},
+            {"status": "CANCELLED", "queuePosition": None},
+            {"status": "PENDING", "queuePosition": 2},
+        ]
+        assert running(user["id"]) == 2
         # Another user is not held up by this one's queue.
         theirs = execute(o, create_workflow(o, nodes, chain(*nodes)), {})
         wait_until(lambda: running(other["id"]) == 1, 10, "the other user's run to start")
         slow.gate.set()
         seen_running = 0
-        while db.db.executions.count_documents({"_id": {"$in": runs}, "status": "completed"}) < 5:
+        while db.db.executions.count_documents({"_id": {"$in": runs}, "status": "completed"}) < 4:
             now = running(user["id"])
             assert now <= 2, now
             seen_running = max(seen_running, now)
             time.sleep(0.02)
         assert finished(o, theirs)["status"] == "completed"
-    starts = [db.execution(eid)["started_at"] for eid in runs]
+    assert (
+        db.execution(runs[3])["status"] == "cancelled" and not db.execution(runs[3])["started_at"]
+    )
+    starts = [db.execution(eid)["started_at"] for eid in runs if eid != runs[3]]
     assert starts == sorted(starts)  # they started in the order they were created
     assert seen_running == 2
     # Every slot was given back (the last one just after its run's final status is stored).

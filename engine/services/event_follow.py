@@ -226,11 +226,13 @@ class EventFollower:
             while True:
                 execution = await self._executions.get_any(execution_id)
                 if execution is None or execution.status in TERMINAL_STATUSES:
-                    break
+                    # Remembered only once seen settled: after a crash between the two
+                    # writes, each subscriber gives the status its grace.
+                    self._settled[execution_id] = None
+                    while len(self._settled) > SETTLED_KEPT:
+                        self._settled.popitem(last=False)
+                    return
                 await anyio.sleep(0.01)
-        self._settled[execution_id] = None
-        while len(self._settled) > SETTLED_KEPT:
-            self._settled.popitem(last=False)
 
     async def _probe(self, execution_id: str) -> _Probe:
         """The run's record and its log's last seq, looked at once per half poll interval

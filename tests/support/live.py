@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -20,11 +22,55 @@ TLS = tls_context()
 every client not handed one (20-30 ms of CPU each, about 8% of the suite's CPU)."""
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, told to stop by an event instead of finding out at its next tick.
+
+    uvicorn checks `should_exit` every 0.1 s and, stopping, gives open connections 0.1 s
+    more; the suite stops hundreds of in-process servers, most with nothing open, each
+    waiting about 0.15 s for nothing. `request_stop()` wakes the loop at once, and with no
+    connection or request left the shutdown goes straight to the app's lifespan.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.server_state.connections or self.server_state.tasks:
+            await super().shutdown(sockets)
+            return
+        # Nothing open: uvicorn would still give connections 0.1 s to wind down.
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        await self.lifespan.shutdown()
+
+    def request_stop(self) -> None:
+        self.should_exit = True
+        loop, requested = self._loop, self._stop_requested
+        if loop is not None and requested is not None:
+            with contextlib.suppress(RuntimeError):  # its loop has closed already
+                loop.call_soon_threadsafe(requested.set)
+
+
 @dataclass(kw_only=True)
 class LiveServer:
     base_url: str
     port: int
-    server: uvicorn.Server
+    server: PromptServer
     thread: threading.Thread
     settings: Settings
     app: Any = field(repr=False)
@@ -39,7 +85,7 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, **kwargs)
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.request_stop()
         self.thread.join(timeout=20)
 
     # -- conveniences used across the suites --------------------------------------------------
@@ -74,7 +120,7 @@ def start_live_server(*, environ: dict[str, str] | None = None, **settings: Any)
     config = uvicorn.Config(
         app, log_level="warning", lifespan="on", ws="websockets-sansio", proxy_headers=False
     )
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -92,3 +93,26 @@ def configure_logging(log_format: LogFormat = "text", level: int = logging.INFO)
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    _route_stray_output()
+
+
+def _route_stray_output() -> None:
+    """Warnings, a thread's uncaught exception and an "Exception ignored in ..." go through
+    logging too: Python prints them to stderr as plain text, which would be the one line of
+    a JSON log a shipper cannot parse (and would leave unredacted)."""
+    logging.captureWarnings(True)
+    stray = logging.getLogger("agentloom.uncaught")
+
+    def thread_failed(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "unknown"
+        stray.error("uncaught exception in thread %s", name, exc_info=args.exc_value)
+
+    def unraisable(args: sys.UnraisableHookArgs) -> None:
+        stray.error(
+            "%s: %r", args.err_msg or "Exception ignored in", args.object, exc_info=args.exc_value
+        )
+
+    threading.excepthook = thread_failed
+    sys.unraisablehook = unraisable

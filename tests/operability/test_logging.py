@@ -28,6 +28,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
 def test_json_logs_carry_request_and_execution_ids(tmp_path: Path, mongo_uri: str) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -79,7 +87,9 @@ def test_json_logs_carry_request_and_execution_ids(tmp_path: Path, mongo_uri: st
             process.wait(timeout=30)
 
     raw = log_file.read_text().splitlines()
-    lines = [json.loads(line) for line in raw if line.strip()]  # every line is one object
+    not_json = [line for line in raw if line.strip() and not _is_json(line)]
+    assert not not_json, not_json[:10]  # every line is one object
+    lines = [json.loads(line) for line in raw if line.strip()]
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     assert all(line["time"].endswith("Z") for line in lines)
 
@@ -136,3 +146,46 @@ def _websocket_once(url: str) -> None:
                 ws.recv(timeout=20)
             except ConnectionClosed:
                 return
+
+
+STRAY_OUTPUT = """
+import gc, threading, warnings
+from engine.log_format import configure_logging
+
+configure_logging("json")
+warnings.warn("an old way", UserWarning)
+worker = threading.Thread(target=lambda: 1 / 0, name="stray-worker")
+worker.start()
+worker.join()
+
+class Leaky:
+    def __del__(self):
+        raise RuntimeError("raised in __del__")
+
+Leaky()
+gc.collect()
+"""
+
+
+def test_warnings_and_uncaught_exceptions_are_json_lines_too() -> None:
+    """Python prints these to stderr itself, as text: in a JSON log each was a line no
+    shipper could parse (one broke the test above under load)."""
+    done = subprocess.run(
+        [sys.executable, "-c", STRAY_OUTPUT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    raw = [line for line in done.stderr.splitlines() if line.strip()]
+    assert raw and all(_is_json(line) for line in raw), raw
+    lines = [json.loads(line) for line in raw]
+    assert [(line["logger"], line["level"]) for line in lines] == [
+        ("py.warnings", "WARNING"),
+        ("agentloom.uncaught", "ERROR"),
+        ("agentloom.uncaught", "ERROR"),
+    ]
+    assert "an old way" in lines[0]["message"]
+    assert "stray-worker" in lines[1]["message"] and "ZeroDivisionError" in lines[1]["exception"]
+    assert "Leaky.__del__" in lines[2]["message"] and "raised in __del__" in lines[2]["exception"]

@@ -3,8 +3,8 @@
 The endpoint list is read from the app's routes (again whenever the app's routes are
 not the ones it was read from), so it cannot drift from what is served: `"<METHOD>
 <path>"` per method of each HTTP route (HEAD left out: it rides on GET), `"WEBSOCKET
-<path>"` per WebSocket route, `"GET <path>/{path}"` for a mounted static folder. The goal mode comes from GraphQL's `goalMode`
-(`AGENTLOOM_GOAL_MODE`).
+<path>"` per WebSocket route, `"GET <path>/{path}"` for a mounted static folder. The
+goal mode comes from GraphQL's `goalMode` (`AGENTLOOM_GOAL_MODE`).
 """
 
 from __future__ import annotations

@@ -84,8 +84,7 @@ class MongoExecutionStore:
                 "$set": {
                     "status": "running",
                     "started_at": now,
-                    "lease_owner": worker,
-                    "lease_expires_at": now + timedelta(seconds=lease_s),
+                    **_lease(worker, lease_s, now),
                 }
             },
             sort=[("created_at", pymongo.ASCENDING)],
@@ -257,8 +256,7 @@ class MongoExecutionStore:
             {
                 "$set": {
                     "status": "running",
-                    "lease_owner": worker,
-                    "lease_expires_at": now + timedelta(seconds=lease_s),
+                    **_lease(worker, lease_s, now),
                     "cancel_requested": True,
                     "waiting": False,
                 }

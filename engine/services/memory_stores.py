@@ -196,9 +196,9 @@ class InMemoryExecutionStore:
         if execution is None or execution.status not in ("pending", "running"):
             return False
         owner, expires = self._leases.get(execution_id, (None, None))
-        if execution.status == "running" and owner is not None and expires is not None:
-            if expires >= utcnow():
-                return False
+        held = owner is not None and expires is not None and expires >= utcnow()
+        if execution.status == "running" and held:
+            return False
         execution.status, execution.waiting = "running", False
         self._leases[execution_id] = (worker, utcnow() + timedelta(seconds=lease_s))
         self._cancel_requested.add(execution_id)

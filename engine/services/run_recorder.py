@@ -17,8 +17,9 @@ Invariants:
   crash between the two writes is settled from the log by whoever takes the run
   over); `publish` of the terminal event returns only once both are stored.
 
-Progress and the current node are kept in memory (`live_state`) and written to
-the execution at most once per `status_interval_s`; the final write carries them.
+Progress and the current node, as of the stored log (never ahead of it), are
+kept in memory (`live_state`) and written to the execution at most once per
+`status_interval_s`; the final write carries them.
 
 A log has one writer. When another process has taken the run over (a seq it
 stored is in the way, or the final status is no longer ours to write: the
@@ -159,7 +160,6 @@ class RunRecorder:
             await self._write(_RunLog(execution_id=event.execution_id), [event])
             return
         run.pending.append(event)
-        self._track(run, event)
         if event.type in WRITTEN_AT_ONCE or len(run.pending) >= MAX_PENDING:
             # In the caller's task: a shielded terminal (or suspending) publish must not
             # depend on the flusher task, which a shutdown may have cancelled.
@@ -204,6 +204,11 @@ class RunRecorder:
         while True:
             try:
                 await self._events.append(batch)
+                # The status follows the stored log, never the pending events: a reader
+                # who sees a node as current (or a process resuming after a crash) finds
+                # its start in the log.
+                for event in batch:
+                    self._track(run, event)
                 if terminal is not None:
                     await self._settle(run, terminal)
                 return

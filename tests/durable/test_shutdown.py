@@ -99,7 +99,13 @@ def test_sigterm_lets_the_running_node_finish_then_hands_the_run_back(
         first = pool.spawn("a")
         with server.client(user["token"]) as c:
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-            wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            try:
+                wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            except AssertionError as timed_out:
+                raise AssertionError(
+                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
+                    f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
+                ) from None
             owner = db.execution(eid)["lease_owner"]
             signalled = time.monotonic()
             first.send_signal(signal.SIGTERM)
@@ -181,7 +187,13 @@ def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(
         ) as c:
             waits = slow.calls.count("/wait")
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-            wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            try:
+                wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            except AssertionError as timed_out:
+                raise AssertionError(
+                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
+                    f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
+                ) from None
         # Its request must have arrived before the delay changes (the service reads the
         # delay on arrival), or the first attempt is the quick one and ends in the grace.
         wait_until(lambda: slow.calls.count("/wait") > waits, 30, "the long request")
@@ -289,7 +301,13 @@ def test_only_a_users_cancel_ends_a_run_cancelled(
         pool.spawn("a")
         with worker_server.client(user["token"]) as c:
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-            wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            try:
+                wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
+            except AssertionError as timed_out:
+                raise AssertionError(
+                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
+                    f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
+                ) from None
             r = c.post(f"/api/v1/executions/{eid}/cancel")
             assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
         log = db.events(eid)

@@ -255,6 +255,39 @@ async def test_live_state_is_fresh_between_status_writes() -> None:
         core.host.bind(None)
 
 
+async def test_the_status_never_runs_ahead_of_the_log() -> None:
+    """A status that names a node as current is backed by that node's stored start: a
+    reader who sees it and then reads the log (or a process resuming after a crash)
+    finds the node there."""
+    core = Core()
+    core.recorder._status_interval_s = 0  # a status write after every batch
+    core.events.database.latency_s = 0.002  # batches are in flight while the run goes on
+    database = core.events.database
+    behind: list[str] = []
+    update_progress = core.executions.update_progress
+
+    def started(execution_id: str) -> set[str | None]:
+        log = database.logs.get(execution_id, {}).values()
+        return {e.node_id for e in log if e.type == "node_started"}
+
+    async def checked(execution_id: str, *, progress: int | None, current_node: str | None) -> None:
+        if current_node is not None and current_node not in started(execution_id):
+            behind.append(current_node)
+        await update_progress(execution_id, progress=progress, current_node=current_node)
+
+    core.executions.update_progress = checked  # type: ignore[method-assign]
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        execution = await core.start(60)
+        async for event in await core.service.events(OWNER, execution.id):
+            live = core.recorder.live_state(execution.id)
+            if live is not None and live.current_node is not None:
+                assert live.current_node in started(execution.id), event
+        core.host.bind(None)
+    assert behind == []
+    assert (await core.executions.get_any(execution.id)).status == "completed"  # type: ignore[union-attr]
+
+
 async def _followed_then_run(
     server: Core,
     worker: Core,

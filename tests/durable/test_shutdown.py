@@ -99,13 +99,7 @@ def test_sigterm_lets_the_running_node_finish_then_hands_the_run_back(
         first = pool.spawn("a")
         with server.client(user["token"]) as c:
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-            try:
-                wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
-            except AssertionError as timed_out:
-                raise AssertionError(
-                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
-                    f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
-                ) from None
+            wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
             owner = db.execution(eid)["lease_owner"]
             signalled = time.monotonic()
             first.send_signal(signal.SIGTERM)
@@ -191,7 +185,8 @@ def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(
                 wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
             except AssertionError as timed_out:
                 raise AssertionError(
-                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
+                    f"{timed_out}\nserve exit code: {serve.poll()}\nexecution: "
+                    f"{db.execution(eid)}\nevents: {db.events(eid)}"
                     f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
                 ) from None
         # Its request must have arrived before the delay changes (the service reads the
@@ -301,13 +296,7 @@ def test_only_a_users_cancel_ends_a_run_cancelled(
         pool.spawn("a")
         with worker_server.client(user["token"]) as c:
             eid = execute(c, create_workflow(c, *waiting_node_workflow(slow.base_url)), {})
-            try:
-                wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
-            except AssertionError as timed_out:
-                raise AssertionError(
-                    f"{timed_out}\nexecution: {db.execution(eid)}\nevents: {db.events(eid)}"
-                    f"\nserve log tail:\n{log_file.read_text(errors='replace')[-4000:]}"
-                ) from None
+            wait_until(lambda: started(db, eid, "wait"), 30, "the long node to start")
             r = c.post(f"/api/v1/executions/{eid}/cancel")
             assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
         log = db.events(eid)

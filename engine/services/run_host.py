@@ -378,15 +378,15 @@ class RunHost:
         log.warning("execution %s failed: %s", execution.id, error)
         ending = RunFailed(error=error, error_type=RESUME_LIMIT, execution_time_ms=0)
         if await self._end(execution.id, ending):
-            await self.admission.finished(execution.owner_id, execution.id)
+            await self._freed(execution)
 
     async def _settle_ended(self, execution: Execution) -> None:
         if await self._end(execution.id, None):
-            await self._ended(execution)
+            await self._freed(execution)
 
-    async def _ended(self, execution: Execution) -> None:
-        if self._requests is not None:
-            await self._requests.close(execution.id)
+    async def _freed(self, execution: Execution) -> None:
+        """The run ended here (its requests are closed): its slot is free, and the
+        owner's next queued run starts here."""
         await self.admission.finished(execution.owner_id, execution.id)
         if self.accepting and self.admission.limit:
             # A slot is free: the owner's next queued run starts here.
@@ -421,7 +421,7 @@ class RunHost:
                     error="internal error", error_type="InternalError", execution_time_ms=0
                 )
                 if await self._end(execution.id, crash):
-                    await self._ended(execution)
+                    await self._freed(execution)
             except Exception:  # the database is gone too: the lease will lapse and recovery runs
                 log.exception("could not record the failure of %s", execution.id)
             return
@@ -437,7 +437,9 @@ class RunHost:
         if result.status == "abandoned":
             return
         if result.status != "suspended":
-            await self._ended(execution)
+            if self._requests is not None:
+                await self._requests.close(execution.id)
+            await self._freed(execution)
             return
         waiting = result.error == WAITING_FOR_INPUT
         if not await self._release(execution, waiting=waiting):

@@ -521,6 +521,25 @@ async def test_a_run_taken_over_too_often_fails_saying_why() -> None:
     assert log[1].data["error_type"] == "ResumeLimitExceeded"
 
 
+async def test_a_run_given_up_frees_its_slot_for_the_owners_next_queued_run() -> None:
+    """Under a per-user limit, a run failed for too many take-overs starts the owner's
+    next queued run here at once, as any other end does (not a sweep later)."""
+    core = Core()
+    core.host.max_resumes = 0
+    core.host.admission.limit = 1
+    crashed = await core.start(3)
+    await core.executions.claim(crashed.id, worker="dead-1", lease_s=-1)
+    queued = await core.start(2)  # pending: no process is sweeping
+    async with anyio.create_task_group() as tg:
+        core.host.bind(tg)
+        assert await core.host.recover() == [crashed.id]
+        with anyio.fail_after(5):
+            await collect(await core.service.events(OWNER, queued.id))
+        core.host.bind(None)
+    assert (await core.service.get(OWNER, crashed.id)).status == "failed"
+    assert (await core.service.get(OWNER, queued.id)).status == "completed"
+
+
 class Killed(BaseException):
     """The process died (SIGKILL): nothing after this point of it runs."""
 

@@ -140,7 +140,8 @@ def create_app(
                 if settings.shared_database:
                     runs.start_soon(runtime.relay.run_forever)
                 runs.start_soon(purge_uploads_forever, services.uploads)
-                runs.start_soon(import_sdks_in_background)
+                if settings.preload_sdks:
+                    runs.start_soon(import_sdks_in_background)
                 if runtime.request_log is not None:
                     runs.start_soon(runtime.request_log.run_forever)
                 yield

@@ -321,10 +321,11 @@ async def import_sdks_in_background() -> None:
     """Import the LLM, MCP and A2A SDKs in a worker thread once the server is up.
 
     The command starts without them (1.2 s less), and the first call that needs one does
-    not stall the event loop while it imports (0.4 s for `openai`, seconds on a loaded
-    machine), every other request with it. A worker imports them this way before it
-    takes any run: a fresh worker's first LLM call importing `openai` on its loop held up
-    its lease renewals past the lease, and another worker took its live runs over.
+    not wait for its import (0.4 s for `openai`, seconds on a loaded machine). A worker
+    imports them before it takes any run, so no run's first call waits either. With
+    AGENTLOOM_PRELOAD_SDKS=false each is imported at its first use instead, still in a
+    thread (`import_off_loop`): the event loop, and so every lease renewal, never waits
+    for an import.
     """
     for name in LAZY_SDKS:
         await import_off_loop(name)
@@ -343,7 +344,8 @@ async def run_worker(settings: Settings) -> None:
         data_dir=settings.data_dir,
     )
     host = runtime.host
-    await import_sdks_in_background()  # before any lease is held (see there)
+    if settings.preload_sdks:
+        await import_sdks_in_background()  # before any lease is held (see there)
     log.info("worker %s polling %s", host.worker, settings.database)
     try:
         async with anyio.create_task_group() as runs:

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     """When set, GET /metrics needs `Authorization: Bearer <token>`."""
     log_format: LogFormat = "text"
     """`json`: one JSON object per log line (time, level, logger, message, request id...)."""
+    preload_sdks: bool = True
+    """Import the LLM, MCP and A2A SDKs in a background thread once the process is up
+    (about 2 s of CPU), so no first call waits for them; false imports each at its first
+    use, still off the event loop (a lean worker that never calls one never loads it)."""
     # -- knowledge bases (issue 13)
     chroma_url: str | None = None
     """A Chroma server (`chroma run`) for knowledge base vectors; unset: embedded in

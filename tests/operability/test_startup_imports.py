@@ -7,6 +7,7 @@ soon after, so the first call that needs one does not stall the event loop.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ print("imported after start-up:", ", ".join(lazy))
 def test_the_sdks_load_after_start_up_not_with_the_app(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path / "data")],
+        env={**os.environ, "AGENTLOOM_PRELOAD_SDKS": "true"},  # the default (conftest: off)
         capture_output=True,
         text=True,
         timeout=90,

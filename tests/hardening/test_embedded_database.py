@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import stat
@@ -19,7 +18,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from storage.bootstrap import EmbeddedServer, start_embedded
-from tests.support.live import TLS
+from tests.support.live import TLS, default_environ
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -135,7 +134,7 @@ def _free_port() -> int:
 
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLOOM_")}
+    env = default_environ()
     process = subprocess.Popen(
         [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(port)],
         env=env,

@@ -18,15 +18,9 @@ import httpx
 import pytest
 
 from agentloom import VERSION
-from tests.support.live import TLS
+from tests.support.live import TLS, default_environ
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLOOM_")}
-    env.update(extra)
-    return env
 
 
 def _free_port() -> int:
@@ -37,7 +31,12 @@ def _free_port() -> int:
 
 def _run(args: list[str], *, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        args, env=_env(**env), capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        env=default_environ(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -146,7 +145,7 @@ def first_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
     port = _free_port()
     process = subprocess.Popen(
         [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        env=_env(),
+        env=default_environ(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -4,7 +4,6 @@ X-Request-ID) and the execution id where they are known; runs logged as they sta
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 
 from tests.analytics.helpers import chain, node, wait_for
-from tests.support.live import TLS
+from tests.support.live import TLS, default_environ
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -40,8 +39,7 @@ def test_json_logs_carry_request_and_execution_ids(tmp_path: Path, mongo_uri: st
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     log_file = tmp_path / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLOOM_")}
-    env.update(
+    env = default_environ(
         AGENTLOOM_MONGODB_URI=mongo_uri,
         AGENTLOOM_DATABASE=f"t_{uuid.uuid4().hex[:10]}",
         AGENTLOOM_LOG_FORMAT="json",

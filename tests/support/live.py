@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -18,6 +19,24 @@ from agentloom import Settings, create_app
 from engine.tls import tls_context
 
 TLS = tls_context()
+
+SUITE_SETTINGS = ("AGENTLOOM_PRELOAD_SDKS",)
+"""Settings the suite sets for every process it starts (tests/conftest.py), kept by
+`default_environ`: they change what a start costs, not what the product does."""
+
+
+def default_environ(**extra: str) -> dict[str, str]:
+    """This environment without AGENTLOOM_ settings (a process started with it sees the
+    product's defaults), but for the suite's own (`SUITE_SETTINGS`); `extra` on top."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AGENTLOOM_") or key in SUITE_SETTINGS
+    }
+    env.update(extra)
+    return env
+
+
 """The TLS context for the tests' clients: httpx loads the CA bundle into a new one for
 every client not handed one (20-30 ms of CPU each, about 8% of the suite's CPU)."""
 

@@ -12,14 +12,11 @@ from argon2 import PasswordHasher
 
 from engine.services import accounts
 from tests.support.fixtures import openai_server  # noqa: F401 - a fixture
-from tests.support.live import LiveServer, start_live_server
+from tests.support.live import SUITE_ENVIRON, LiveServer, start_live_server
 from tests.support.test_database import database_process
 
-# Servers and workers the tests start as processes (they inherit this environment) import
-# each SDK at its first use instead of all three in the background at start: that preload
-# is 2.1 of a worker's 3.8 s of start-up CPU, and the suite starts dozens of processes on
-# two cores. tests/operability/test_startup_imports.py checks the product's default.
-os.environ.setdefault("AGENTLOOM_PRELOAD_SDKS", "false")
+# Inherited by every process a test starts; a value set by hand wins.
+os.environ.update({key: value for key, value in SUITE_ENVIRON.items() if key not in os.environ})
 
 PRODUCTION_PASSWORD_HASHER = accounts.PASSWORD_HASHER
 TEST_PASSWORD_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

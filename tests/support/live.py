@@ -19,26 +19,28 @@ from agentloom import Settings, create_app
 from engine.tls import tls_context
 
 TLS = tls_context()
+"""The TLS context for the tests' clients: httpx loads the CA bundle into a new one for
+every client not handed one (20-30 ms of CPU each, about 8% of the suite's CPU)."""
 
-SUITE_SETTINGS = ("AGENTLOOM_PRELOAD_SDKS",)
-"""Settings the suite sets for every process it starts (tests/conftest.py), kept by
-`default_environ`: they change what a start costs, not what the product does."""
+SUITE_ENVIRON = {"AGENTLOOM_PRELOAD_SDKS": "false"}
+"""Settings every process the suite starts inherits (tests/conftest.py puts them in this
+environment; `default_environ` keeps them). They change what a start costs, not what the
+product does: servers and workers import each SDK at its first use instead of all three in
+the background at start, a preload that is 2.1 of a worker's 3.8 s of start-up CPU, and the
+suite starts dozens of processes on two cores. tests/operability/test_startup_imports.py
+checks the product's default."""
 
 
 def default_environ(**extra: str) -> dict[str, str]:
     """This environment without AGENTLOOM_ settings (a process started with it sees the
-    product's defaults), but for the suite's own (`SUITE_SETTINGS`); `extra` on top."""
+    product's defaults), but for the suite's own (`SUITE_ENVIRON`); `extra` on top."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("AGENTLOOM_") or key in SUITE_SETTINGS
+        if not key.startswith("AGENTLOOM_") or key in SUITE_ENVIRON
     }
     env.update(extra)
     return env
-
-
-"""The TLS context for the tests' clients: httpx loads the CA bundle into a new one for
-every client not handed one (20-30 ms of CPU each, about 8% of the suite's CPU)."""
 
 
 class PromptServer(uvicorn.Server):

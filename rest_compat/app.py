@@ -18,6 +18,7 @@ from rest_compat import (
 )
 from rest_compat.errors import install_error_handlers
 from rest_compat.json_guard import JsonBodyGuard
+from rest_compat.mounting import include_shared
 from rest_compat.openapi import install_openapi
 from rest_compat.operations import AUTHENTICATED
 from rest_compat.v1_websocket import execution_socket
@@ -39,9 +40,8 @@ def install_rest(app: FastAPI) -> None:
     install_error_handlers(app)
     # Unreadable JSON bodies get a 400 naming why, before any parser meets them.
     app.add_middleware(JsonBodyGuard)
-    for router in ROUTERS:
-        # The caller is authenticated before a body or parameter is validated.
-        app.include_router(router, dependencies=AUTHENTICATED)
+    # The caller is authenticated before a body or parameter is validated.
+    include_shared(app, ROUTERS, dependencies=AUTHENTICATED)
     app.router.routes.append(
         WebSocketRoute("/api/v1/ws/executions/{execution_id}", execution_socket)
     )

@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from rest_compat import api_analytics
+from rest_compat.mounting import include_shared
 from rest_compat.request_log import RequestLogMiddleware, RequestObserver
 
 ReadinessChecks = Callable[[], Awaitable[Mapping[str, bool]]]
@@ -80,5 +81,4 @@ def install_operability(app: FastAPI, ops: Operability) -> None:
     """The request middleware, `/healthz`, `/readyz`, `/metrics` and the analytics routes."""
     app.state.operability = ops
     app.add_middleware(RequestLogMiddleware, observer=ops.observer)
-    app.include_router(router)
-    app.include_router(api_analytics.router)
+    include_shared(app, (router, api_analytics.router))

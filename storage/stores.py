@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from beanie import Document
 from beanie.odm.enums import SortDirection
-from pymongo import ReturnDocument
+from pymongo import ReplaceOne, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from engine.clock import utcnow
@@ -247,8 +247,14 @@ class MongoTemplateStore:
 
     async def replace_builtin(self, templates: list[Template]) -> None:
         """Upsert the shipped templates by their stable ids (start-up, idempotent)."""
-        collection = TemplateDocument.get_pymongo_collection()
-        for template in templates:
-            doc = TemplateDocument(**dataclasses.asdict(template))
-            body = doc.model_dump(by_alias=True)
-            await collection.replace_one({"_id": template.id}, body, upsert=True)
+        # One ordered bulk write: one round trip at every start instead of one per template.
+        upserts = [
+            ReplaceOne(
+                {"_id": template.id},
+                TemplateDocument(**dataclasses.asdict(template)).model_dump(by_alias=True),
+                upsert=True,
+            )
+            for template in templates
+        ]
+        if upserts:
+            await TemplateDocument.get_pymongo_collection().bulk_write(upserts)

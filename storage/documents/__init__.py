@@ -1,5 +1,7 @@
 """Beanie documents, one module per domain; `ALL_DOCUMENTS` is what init_beanie loads."""
 
+from beanie import Document
+
 from storage.documents.accounts import LoginFailure, UserDocument
 from storage.documents.executions import (
     ExecutionDocument,
@@ -22,7 +24,7 @@ from storage.documents.secrets import (
 from storage.documents.skills import SkillDocument
 from storage.documents.workflows import TemplateDocument, WorkflowDocument, WorkflowVersionDocument
 
-ALL_DOCUMENTS: list[type] = [
+ALL_DOCUMENTS: list[type[Document]] = [
     ListRevisionDocument,
     UserDocument,
     LoginFailure,

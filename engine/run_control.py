@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 
 StopMode = Literal["cancel", "suspend", "abandon"]
+Wait = tuple[str, str]
+"""One human node execution's wait: its node id and its loop iteration path (`key`)."""
 _PRECEDENCE: dict[StopMode, int] = {"suspend": 0, "cancel": 1, "abandon": 2}
 SHUTDOWN = "shutdown"
 WAITING_FOR_INPUT = "waiting_for_input"
@@ -46,6 +48,11 @@ class RunControl:
         """Human nodes waiting for their answer (node id -> how many executions)."""
         self.waited: list[str] = []
         """The human nodes that were waiting when the run was stopped."""
+        self._waits: dict[Wait, int] = {}
+        self.cut_waits: tuple[Wait, ...] = ()
+        """The waits the stop cut, with their keys. A cut wait may already have taken its
+        answer (the node read it just before the stop): the host must not leave the run
+        waiting for an answer that was given."""
         self._changed = anyio.Event()
 
     def stop(self, mode: StopMode, reason: str = "") -> None:
@@ -55,6 +62,7 @@ class RunControl:
             self.mode, self.reason = mode, reason
             # As it is now: the waits end (and leave `waiting`) as the scope cancels them.
             self.waited = sorted(self.waiting)
+            self.cut_waits = tuple(sorted(self._waits))
         self.scope.cancel()
 
     def drain(self) -> None:
@@ -78,18 +86,20 @@ class RunControl:
             self._notify()
 
     @asynccontextmanager
-    async def waiting_for_input(self, node_id: str) -> AsyncIterator[None]:
-        """Around a human node's wait: the run may leave the process meanwhile."""
+    async def waiting_for_input(self, node_id: str, key: str = "") -> AsyncIterator[None]:
+        """Around a human node's wait (`key`: its loop iteration path): the run may leave
+        the process meanwhile."""
+        wait = (node_id, key)
         self.parked += 1
         self.waiting[node_id] = self.waiting.get(node_id, 0) + 1
+        self._waits[wait] = self._waits.get(wait, 0) + 1
         self._notify()
         try:
             yield
         finally:
             self.parked -= 1
-            self.waiting[node_id] -= 1
-            if not self.waiting[node_id]:
-                del self.waiting[node_id]
+            _forget(self.waiting, node_id)
+            _forget(self._waits, wait)
             self._notify()
 
     async def hold(self) -> None:
@@ -125,3 +135,9 @@ class RunControl:
                 continue
             self.stop("suspend", reason)
             return
+
+
+def _forget(counts: dict[Any, int], key: Any) -> None:
+    counts[key] -= 1
+    if not counts[key]:
+        del counts[key]

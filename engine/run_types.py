@@ -12,6 +12,7 @@ from engine.outbound import OutboundGuard
 from engine.output_limits import OutputLimits
 from engine.ports import CredentialResolver, DataSourceQuerier, EventSink, HumanInputBroker
 from engine.pricing import BUILTIN, PriceTable
+from engine.run_control import Wait
 from engine.tools.catalog import ToolSpec
 
 if TYPE_CHECKING:
@@ -94,3 +95,5 @@ class RunResult:
     node_usage: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Token usage per node id (the same shape)."""
     execution_time_ms: int = 0
+    cut_waits: tuple[Wait, ...] = ()
+    """A suspended run's human waits that the suspension cut: (node id, loop path)."""

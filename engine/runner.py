@@ -189,7 +189,10 @@ class WorkflowRunner:
                     waiting = control.waited or None
                     await emit(RunSuspended(reason=control.reason, waiting=waiting))
                     return RunResult(
-                        status="suspended", error=control.reason, execution_time_ms=elapsed
+                        status="suspended",
+                        error=control.reason,
+                        execution_time_ms=elapsed,
+                        cut_waits=control.cut_waits,
                     )
                 await emit(RunCancelled(reason="cancelled", execution_time_ms=elapsed))
                 return RunResult(status="cancelled", execution_time_ms=elapsed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -90,16 +91,22 @@ class MongoHumanInputBroker:
 
     async def _consume(self, raw: dict[str, Any]) -> str:
         """The answer, marked taken: an answered request nobody took yet is what wakes a
-        waiting run (`has_unconsumed_answer`)."""
+        waiting run (`has_answer_to_take`)."""
         if raw.get("status") == "answered":
             await self._collection().update_one(
                 {"_id": raw["_id"], "status": "answered"}, {"$set": {"status": "consumed"}}
             )
         return str(raw.get("response") or "")
 
-    async def has_unconsumed_answer(self, execution_id: str) -> bool:
+    async def has_answer_to_take(
+        self, execution_id: str, cut_waits: Sequence[tuple[str, str]]
+    ) -> bool:
+        given: list[dict[str, Any]] = [{"status": "answered"}]
+        given += [
+            {"status": "consumed", "node_id": node_id, "key": key} for node_id, key in cut_waits
+        ]
         raw = await self._collection().find_one(
-            {"execution_id": execution_id, "status": "answered"}, {"_id": 1}
+            {"execution_id": execution_id, "$or": given}, {"_id": 1}
         )
         return raw is not None
 

@@ -31,12 +31,10 @@ async def run(ctx: NodeContext) -> NodeResult:
                 node_id=ctx.node_id, prompt=prompt, iteration=iteration, loop_path=loop_path
             )
         )
-    async with ctx.run.control.waiting_for_input(ctx.node_id):
+    key = path_text(ctx.path)
+    async with ctx.run.control.waiting_for_input(ctx.node_id, key):
         response = await broker.wait_for_input(
-            execution_id=ctx.run.execution_id,
-            node_id=ctx.node_id,
-            prompt=prompt,
-            key=path_text(ctx.path),
+            execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt, key=key
         )
     await ctx.emit(
         HumanInputReceived(

@@ -34,7 +34,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -75,8 +75,11 @@ def worker_name(instance: str | None = None) -> str:
 class WaitingRequests(Protocol):
     """The human-input requests of runs (`storage.human_input_stores`)."""
 
-    async def has_unconsumed_answer(self, execution_id: str) -> bool:
-        """An answer was given that no node has taken yet."""
+    async def has_answer_to_take(
+        self, execution_id: str, cut_waits: Sequence[tuple[str, str]]
+    ) -> bool:
+        """An answer was given that no node has taken yet, or that one of these waits
+        (node id, loop path) took just before the run left: its node never finished."""
         ...
 
     async def close(self, execution_id: str) -> None:
@@ -445,11 +448,13 @@ class RunHost:
         if not await self._release(execution, waiting=waiting):
             return
         # An answer given between the decision to wait and the release found the run still
-        # held and could not wake it: look once more, now that the release is stored.
+        # held and could not wake it: look once more, now that the release is stored. So
+        # with an answer a cut wait had already taken (the database applied the write, the
+        # reply came after the stop): nobody would give it again.
         if (
             waiting
             and self._requests is not None
-            and await self._requests.has_unconsumed_answer(execution.id)
+            and await self._requests.has_answer_to_take(execution.id, result.cut_waits)
         ):
             await self.wake(execution.id)
 

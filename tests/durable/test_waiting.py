@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+
 from tests.agui.helpers import human_workflow, run_input, sse_events
 from tests.durable.support import Database, create_workflow, execute, finished, node, wait_until
 from tests.support.live import LiveServer
@@ -133,4 +135,56 @@ def test_a_waiting_run_survives_two_restarts_and_goes_on_when_answered(
         assert [r["_id"] for r in after] == [requests[eid][0]["_id"]]
         assert after[0]["status"] == "consumed"
         assert db.execution(eid)["takeovers"] == 0  # waiting is not a crash
+    db.close()
+
+
+def test_an_answer_taken_as_the_run_leaves_its_process_still_continues_the_run(
+    server_factory: Callable[..., LiveServer], mongo_uri: str
+) -> None:
+    """The node has read the answer and marked it taken when the run is released (its
+    wait outlived `release_waits_after`): the database applied the write but its reply
+    came late. The run must not wait for an answer that was already given."""
+    server = server_factory(release_waits_after_seconds=1.0, lease_seconds=2)
+    user = server.register()
+    db = Database(mongo_uri, server.settings.database)
+    broker = server.app.state.run_host._requests
+    taken, cut = broker._consume, []
+
+    async def consume_with_a_late_reply(raw: dict[str, Any]) -> str:
+        response: str = await taken(raw)
+        if cut:  # the resumed run's node takes it again: at once
+            return response
+        try:
+            await anyio.sleep(3)  # longer than the release delay: the run leaves meanwhile
+        except anyio.get_cancelled_exc_class():
+            cut.append(raw["_id"])
+            raise
+        return response
+
+    broker._consume = consume_with_a_late_reply
+    nodes = [
+        node("start-1", "start"),
+        node("human-1", "human", prompt="Approve?"),
+        node("out", "output", key="answer", value="Answer: {human-1.response}"),
+        node("end-1", "end"),
+    ]
+    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
+             enumerate(itertools.pairwise(nodes))]  # fmt: skip
+    with server.client(user["token"]) as c:
+        eid = execute(c, create_workflow(c, nodes, edges), {})
+        wait_until(
+            lambda: db.db.human_requests.find_one({"execution_id": eid}) is not None,
+            15,
+            "the request to be stored",
+        )
+        answered = graphql(
+            server, user["token"], SUBMIT, i={"executionId": eid, "response": "yes"}
+        )["submitHumanInput"]
+        assert answered == {"accepted": True, "userErrors": []}
+        done = finished(c, eid, timeout=30)
+    assert cut, "the release did not come while the answer was being taken"
+    assert done["status"] == "completed" and done["output_data"] == {"answer": "Answer: yes"}
+    types = [e["type"] for e in db.events(eid)]
+    assert types.count("run_suspended") == 1 and types.count("run_resumed") == 1
+    assert types.count("human_input_received") == 1
     db.close()

@@ -244,8 +244,18 @@ async def test_caller_cancellation_publishes_run_suspended_and_propagates(
     request = RunRequest(
         execution_id="exec-outer", owner_id="owner-1", nodes=SEED_NODES, edges=SEED_EDGES
     )
-    with anyio.move_on_after(0.5) as scope:
-        await WorkflowRunner(svc).run(request)
+    # Cancelled once tokens stream (a fixed delay could end before the first request is
+    # sent, the SDK's import being the first thing a fresh process does).
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+
+            async def cancel_once_streaming() -> None:
+                while len(svc.event_sink.of_type("llm_token")) < 3:  # type: ignore[attr-defined]
+                    await anyio.sleep(0.01)
+                scope.cancel()
+
+            tg.start_soon(cancel_once_streaming)
+            await WorkflowRunner(svc).run(request)
     assert scope.cancelled_caught
     # The process is going away, not the user: the run is handed back, not cancelled.
     last = svc.event_sink.events[-1]  # type: ignore[attr-defined]

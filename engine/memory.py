@@ -39,6 +39,7 @@ class QueueHumanInputBroker:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, str]] = []
+        self._asked: dict[str, tuple[str, str]] = {}
         self._streams: dict[
             tuple[str, str], tuple[MemoryObjectSendStream[str], MemoryObjectReceiveStream[str]]
         ] = {}
@@ -54,11 +55,14 @@ class QueueHumanInputBroker:
         """Queue an answer (before or while the node waits)."""
         self._stream((execution_id, node_id))[0].send_nowait(response)
 
-    async def wait_for_input(
-        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
-    ) -> str:
+    async def ask(self, *, execution_id: str, node_id: str, prompt: str, key: str = "") -> str:
         self.requests.append((execution_id, node_id, prompt))
-        return await self._stream((execution_id, node_id))[1].receive()
+        request_id = f"{len(self.requests)}"
+        self._asked[request_id] = (execution_id, node_id)
+        return request_id
+
+    async def answer_to(self, request_id: str) -> str:
+        return await self._stream(self._asked[request_id])[1].receive()
 
     def close(self) -> None:
         for send, receive in self._streams.values():

@@ -33,13 +33,17 @@ class EventSink(Protocol):
 
 
 class HumanInputBroker(Protocol):
-    """Delivers a person's answer to a waiting `human` node."""
+    """Delivers a person's answer to a waiting `human` node, in two steps: the request is
+    stored, then the node waits for its answer (a run may leave its process only in the
+    second: a run gone before its request was stored could never be answered)."""
 
-    async def wait_for_input(
-        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
-    ) -> str:
-        """The answer to the request of that node execution (`key`: its loop iteration path);
-        a request already stored for it is reused, and its answer returned if given."""
+    async def ask(self, *, execution_id: str, node_id: str, prompt: str, key: str = "") -> str:
+        """Store the request of that node execution (`key`: its loop iteration path), or find
+        the one stored before; its id."""
+        ...
+
+    async def answer_to(self, request_id: str) -> str:
+        """Wait for the answer to that request (at once when it was given meanwhile)."""
         ...
 
 

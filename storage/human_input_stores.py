@@ -41,12 +41,12 @@ class MongoHumanInputBroker:
     def _collection() -> Any:
         return HumanRequestDocument.get_pymongo_collection()
 
-    async def wait_for_input(
-        self, *, execution_id: str, node_id: str, prompt: str, key: str = ""
-    ) -> str:
+    async def ask(self, *, execution_id: str, node_id: str, prompt: str, key: str = "") -> str:
         # A resumed run's node waits on the request it stored before: same id, and an
         # answer given while the run had no process is taken at once.
         stored = await self._stored_request(execution_id, node_id, key)
+        if stored is not None:
+            return stored
         execution = await ExecutionDocument.find_one({"_id": execution_id})
         doc = HumanRequestDocument(
             execution_id=execution_id,
@@ -58,23 +58,23 @@ class MongoHumanInputBroker:
             prompt=prompt,
             key=key,
         )
-        if stored is not None:
-            doc.id = stored
+        await doc.insert()
+        return doc.id
+
+    async def answer_to(self, request_id: str) -> str:
         event = anyio.Event()
-        self._waiting[doc.id] = event
+        self._waiting[request_id] = event
         # A cancelled wait leaves the request pending: the run may only have left this
         # process (a shutdown, or waiting without a process); `close` ends it with the run.
         try:
-            if stored is None:
-                await doc.insert()
             while True:
-                raw = await self._collection().find_one({"_id": doc.id})
+                raw = await self._collection().find_one({"_id": request_id})
                 if raw is not None and raw.get("status") in ANSWERED:
                     return await self._consume(raw)
                 with anyio.move_on_after(self._poll_s):
                     await event.wait()
         finally:
-            self._waiting.pop(doc.id, None)
+            self._waiting.pop(request_id, None)
 
     async def _stored_request(self, execution_id: str, node_id: str, key: str) -> str | None:
         raw = await self._collection().find_one(

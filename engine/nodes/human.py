@@ -1,7 +1,7 @@
 """The `human` node: pauses until a person answers `data.prompt`.
 
-Publishes `human_input_requested`, awaits the `HumanInputBroker` port, then
-publishes `human_input_received`. Output: `{"response": <text>}`. Only an
+Publishes `human_input_requested`, stores the request and awaits its answer
+through the `HumanInputBroker` port, then publishes `human_input_received`. Output: `{"response": <text>}`. Only an
 explicit `data.timeout_s` limits the wait.
 
 The wait is durable: the request is stored (keyed by run, node and loop
@@ -32,10 +32,13 @@ async def run(ctx: NodeContext) -> NodeResult:
             )
         )
     key = path_text(ctx.path)
+    request = await broker.ask(
+        execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt, key=key
+    )
+    # Parked only now: a run that left before its request was stored would wait for an
+    # answer nobody can give.
     async with ctx.run.control.waiting_for_input(ctx.node_id, key):
-        response = await broker.wait_for_input(
-            execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt, key=key
-        )
+        response = await broker.answer_to(request)
     await ctx.emit(
         HumanInputReceived(
             node_id=ctx.node_id, response=response, iteration=iteration, loop_path=loop_path

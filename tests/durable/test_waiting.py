@@ -188,3 +188,45 @@ def test_an_answer_taken_as_the_run_leaves_its_process_still_continues_the_run(
     assert types.count("run_suspended") == 1 and types.count("run_resumed") == 1
     assert types.count("human_input_received") == 1
     db.close()
+
+
+def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
+    server_factory: Callable[..., LiveServer], mongo_uri: str
+) -> None:
+    """Storing the request took longer than `release_waits_after`: the run must not leave
+    before it is stored, or it would wait for an answer nobody can give."""
+    server = server_factory(release_waits_after_seconds=0.3, lease_seconds=2)
+    user = server.register()
+    db = Database(mongo_uri, server.settings.database)
+    broker = server.app.state.run_host._requests
+    look_up, slowed = broker._stored_request, []
+
+    async def slow_first_look(*args: Any) -> str | None:
+        if not slowed:
+            slowed.append(True)
+            await anyio.sleep(1.0)
+        found: str | None = await look_up(*args)
+        return found
+
+    broker._stored_request = slow_first_look
+    nodes = [
+        node("start-1", "start"),
+        node("human-1", "human", prompt="Approve?"),
+        node("out", "output", key="answer", value="Answer: {human-1.response}"),
+        node("end-1", "end"),
+    ]
+    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
+             enumerate(itertools.pairwise(nodes))]  # fmt: skip
+    with server.client(user["token"]) as c:
+        eid = execute(c, create_workflow(c, nodes, edges), {})
+        wait_until(lambda: waiting(server, user["token"], eid), 15, "the run to wait")
+        assert slowed
+        stored = list(db.db.human_requests.find({"execution_id": eid}))
+        assert [(r["node_id"], r["status"]) for r in stored] == [("human-1", "pending")]
+        answered = graphql(
+            server, user["token"], SUBMIT, i={"executionId": eid, "response": "yes"}
+        )["submitHumanInput"]
+        assert answered == {"accepted": True, "userErrors": []}
+        done = finished(c, eid, timeout=30)
+    assert done["status"] == "completed" and done["output_data"] == {"answer": "Answer: yes"}
+    db.close()

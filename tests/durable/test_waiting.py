@@ -36,6 +36,19 @@ def graphql(server: LiveServer, token: str, query: str, **variables: Any) -> dic
     return data
 
 
+def approval() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """start -> human-1 ("Approve {input.doc}?") -> out ("Answer: <response>") -> end."""
+    nodes = [
+        node("start-1", "start"),
+        node("human-1", "human", prompt="Approve {input.doc}?"),
+        node("out", "output", key="answer", value="Answer: {human-1.response}"),
+        node("end-1", "end"),
+    ]
+    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
+             enumerate(itertools.pairwise(nodes))]  # fmt: skip
+    return nodes, edges
+
+
 def waiting(server: LiveServer, token: str, execution_id: str) -> bool:
     found = graphql(server, token, WAITING, id=execution_id)["execution"]
     return bool(found["status"] == "RUNNING" and found["waitingForInput"])
@@ -48,16 +61,8 @@ def test_a_waiting_run_survives_two_restarts_and_goes_on_when_answered(
     server = server_factory(**settings)
     user = server.register()
     db = Database(mongo_uri, server.settings.database)
-    nodes = [
-        node("start-1", "start"),
-        node("human-1", "human", prompt="Approve {input.doc}?"),
-        node("out", "output", key="answer", value="Answer: {human-1.response}"),
-        node("end-1", "end"),
-    ]
-    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
-             enumerate(itertools.pairwise(nodes))]  # fmt: skip
     with server.client(user["token"]) as c:
-        by_rest = execute(c, create_workflow(c, nodes, edges), {"doc": "the plan"})
+        by_rest = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
         body = run_input(human_workflow(), "the budget")
         resumable = run_input(human_workflow(), "the hire")
         for started in (body, resumable):
@@ -162,16 +167,8 @@ def test_an_answer_taken_as_the_run_leaves_its_process_still_continues_the_run(
         return response
 
     broker._consume = consume_with_a_late_reply
-    nodes = [
-        node("start-1", "start"),
-        node("human-1", "human", prompt="Approve?"),
-        node("out", "output", key="answer", value="Answer: {human-1.response}"),
-        node("end-1", "end"),
-    ]
-    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
-             enumerate(itertools.pairwise(nodes))]  # fmt: skip
     with server.client(user["token"]) as c:
-        eid = execute(c, create_workflow(c, nodes, edges), {})
+        eid = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
         wait_until(
             lambda: db.db.human_requests.find_one({"execution_id": eid}) is not None,
             15,
@@ -209,16 +206,8 @@ def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
         return found
 
     broker._stored_request = slow_first_look
-    nodes = [
-        node("start-1", "start"),
-        node("human-1", "human", prompt="Approve?"),
-        node("out", "output", key="answer", value="Answer: {human-1.response}"),
-        node("end-1", "end"),
-    ]
-    edges = [{"id": f"e{i}", "source": a["id"], "target": b["id"]} for i, (a, b) in
-             enumerate(itertools.pairwise(nodes))]  # fmt: skip
     with server.client(user["token"]) as c:
-        eid = execute(c, create_workflow(c, nodes, edges), {})
+        eid = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
         wait_until(lambda: waiting(server, user["token"], eid), 15, "the run to wait")
         assert slowed
         stored = list(db.db.human_requests.find({"execution_id": eid}))

@@ -1,7 +1,7 @@
 """The `human` node: pauses until a person answers `data.prompt`.
 
-Publishes `human_input_requested`, stores the request and awaits its answer
-through the `HumanInputBroker` port, then publishes `human_input_received`. Output: `{"response": <text>}`. Only an
+Stores its request through the `HumanInputBroker` port, publishes
+`human_input_requested`, awaits the answer, then publishes `human_input_received`. Output: `{"response": <text>}`. Only an
 explicit `data.timeout_s` limits the wait.
 
 The wait is durable: the request is stored (keyed by run, node and loop
@@ -25,16 +25,18 @@ async def run(ctx: NodeContext) -> NodeResult:
         raise HumanInputUnavailable("human input is not available in this deployment")
     prompt = ctx.render(ctx.require_str("prompt"))
     iteration, loop_path = ctx.iteration, ctx.loop_path
+    key = path_text(ctx.path)
+    # Stored before it is announced: a client answering the moment it sees the event finds
+    # the request. (A crash between the two: the resumed node announces it then.)
+    request = await broker.ask(
+        execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt, key=key
+    )
     if not ctx.asked:
         await ctx.emit(
             HumanInputRequested(
                 node_id=ctx.node_id, prompt=prompt, iteration=iteration, loop_path=loop_path
             )
         )
-    key = path_text(ctx.path)
-    request = await broker.ask(
-        execution_id=ctx.run.execution_id, node_id=ctx.node_id, prompt=prompt, key=key
-    )
     # Parked only now: a run that left before its request was stored would wait for an
     # answer nobody can give.
     async with ctx.run.control.waiting_for_input(ctx.node_id, key):

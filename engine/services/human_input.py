@@ -85,8 +85,9 @@ class HumanInputService:
     ) -> None:
         """Answer the owner's pending request that matches; NotFound when none is waiting.
 
-        A node announces its request just before it is stored, so a client that answers
-        right after the announcement is given a moment for the request to appear.
+        A node stores its request before announcing it; a client that answers sooner (a
+        run just started, or one resuming in another process) is still given a moment
+        for the request to appear, while a run of the owner's is going.
         """
         access = reach(owner)
         if not (execution_id or thread_id or run_id):

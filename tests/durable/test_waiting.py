@@ -219,3 +219,38 @@ def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
         done = finished(c, eid, timeout=30)
     assert done["status"] == "completed" and done["output_data"] == {"answer": "Answer: yes"}
     db.close()
+
+
+def test_the_request_is_stored_before_it_is_announced(
+    server_factory: Callable[..., LiveServer], mongo_uri: str
+) -> None:
+    """A client answering the moment it sees `human_input_requested` finds the request
+    stored, even when storing it is slow."""
+    server = server_factory(release_waits_after_seconds=5)
+    user = server.register()
+    db = Database(mongo_uri, server.settings.database)
+    broker = server.app.state.run_host._requests
+    look_up = broker._stored_request
+
+    async def slow_look_up(*args: Any) -> str | None:
+        await anyio.sleep(0.5)
+        found: str | None = await look_up(*args)
+        return found
+
+    broker._stored_request = slow_look_up
+
+    def announced(eid: str) -> bool:
+        return any(e["type"] == "human_input_requested" for e in db.events(eid))
+
+    with server.client(user["token"]) as c:
+        eid = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
+        wait_until(lambda: announced(eid), 15, "the request to be announced")
+        stored = list(db.db.human_requests.find({"execution_id": eid}))
+        assert [(r["node_id"], r["status"]) for r in stored] == [("human-1", "pending")]
+        answered = graphql(
+            server, user["token"], SUBMIT, i={"executionId": eid, "response": "yes"}
+        )["submitHumanInput"]
+        assert answered == {"accepted": True, "userErrors": []}
+        done = finished(c, eid, timeout=30)
+    assert done["output_data"] == {"answer": "Answer: yes"}
+    db.close()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import pytest
 
 from tests.agui.helpers import human_workflow, run_input, sse_events
 from tests.durable.support import Database, create_workflow, execute, finished, node, wait_until
@@ -187,11 +188,13 @@ def test_an_answer_taken_as_the_run_leaves_its_process_still_continues_the_run(
     db.close()
 
 
-def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
-    server_factory: Callable[..., LiveServer], mongo_uri: str
+@pytest.mark.parametrize("moment", ["announced", "left to wait"])
+def test_the_request_is_stored_before_it_is_announced_and_before_the_run_leaves(
+    server_factory: Callable[..., LiveServer], mongo_uri: str, moment: str
 ) -> None:
-    """Storing the request took longer than `release_waits_after`: the run must not leave
-    before it is stored, or it would wait for an answer nobody can give."""
+    """Storing the request is slow (its look-up takes 1 s): a client answering the moment
+    it sees `human_input_requested` finds it, and the run does not leave its process
+    (`release_waits_after` 0.3 s) before it is stored, or nobody could answer it."""
     server = server_factory(release_waits_after_seconds=0.3, lease_seconds=2)
     user = server.register()
     db = Database(mongo_uri, server.settings.database)
@@ -206,9 +209,15 @@ def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
         return found
 
     broker._stored_request = slow_first_look
+
+    def reached(eid: str) -> bool:
+        if moment == "announced":
+            return any(e["type"] == "human_input_requested" for e in db.events(eid))
+        return waiting(server, user["token"], eid)
+
     with server.client(user["token"]) as c:
         eid = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
-        wait_until(lambda: waiting(server, user["token"], eid), 15, "the run to wait")
+        wait_until(lambda: reached(eid), 15, f"the run to have {moment}")
         assert slowed
         stored = list(db.db.human_requests.find({"execution_id": eid}))
         assert [(r["node_id"], r["status"]) for r in stored] == [("human-1", "pending")]
@@ -218,39 +227,4 @@ def test_a_run_leaves_to_wait_only_once_its_request_is_stored(
         assert answered == {"accepted": True, "userErrors": []}
         done = finished(c, eid, timeout=30)
     assert done["status"] == "completed" and done["output_data"] == {"answer": "Answer: yes"}
-    db.close()
-
-
-def test_the_request_is_stored_before_it_is_announced(
-    server_factory: Callable[..., LiveServer], mongo_uri: str
-) -> None:
-    """A client answering the moment it sees `human_input_requested` finds the request
-    stored, even when storing it is slow."""
-    server = server_factory(release_waits_after_seconds=5)
-    user = server.register()
-    db = Database(mongo_uri, server.settings.database)
-    broker = server.app.state.run_host._requests
-    look_up = broker._stored_request
-
-    async def slow_look_up(*args: Any) -> str | None:
-        await anyio.sleep(0.5)
-        found: str | None = await look_up(*args)
-        return found
-
-    broker._stored_request = slow_look_up
-
-    def announced(eid: str) -> bool:
-        return any(e["type"] == "human_input_requested" for e in db.events(eid))
-
-    with server.client(user["token"]) as c:
-        eid = execute(c, create_workflow(c, *approval()), {"doc": "the plan"})
-        wait_until(lambda: announced(eid), 15, "the request to be announced")
-        stored = list(db.db.human_requests.find({"execution_id": eid}))
-        assert [(r["node_id"], r["status"]) for r in stored] == [("human-1", "pending")]
-        answered = graphql(
-            server, user["token"], SUBMIT, i={"executionId": eid, "response": "yes"}
-        )["submitHumanInput"]
-        assert answered == {"accepted": True, "userErrors": []}
-        done = finished(c, eid, timeout=30)
-    assert done["output_data"] == {"answer": "Answer: yes"}
     db.close()

@@ -1,8 +1,9 @@
 """The `human` node: pauses until a person answers `data.prompt`.
 
 Stores its request through the `HumanInputBroker` port, publishes
-`human_input_requested`, awaits the answer, then publishes `human_input_received`. Output: `{"response": <text>}`. Only an
-explicit `data.timeout_s` limits the wait.
+`human_input_requested`, awaits the answer, then publishes
+`human_input_received`. Output: `{"response": <text>}`. Only an explicit
+`data.timeout_s` limits the wait.
 
 The wait is durable: the request is stored (keyed by run, node and loop
 iteration) and the run may leave its process while it waits (see

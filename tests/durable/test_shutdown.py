@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +37,7 @@ from tests.durable.support import (
     node,
     wait_until,
 )
-from tests.support.live import TLS, LiveServer
+from tests.support.live import TLS, LiveServer, free_port
 
 GRACE_MARGIN_S = 6.0
 """Exit within the grace period plus this (interpreter teardown, closing the database
@@ -127,12 +126,6 @@ def test_sigterm_lets_the_running_node_finish_then_hands_the_run_back(
     finally:
         pool.stop_all()
         db.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_sigterm_on_serve_past_the_grace_hands_the_node_to_the_next_process(

@@ -6,7 +6,6 @@ import gzip
 import os
 import re
 import selectors
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from starlette.requests import Request
 
 from explorers.assets import ASSETS, Asset, missing
 from explorers.pages import graphiql_page
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, free_port
 
 PAGES = ("/", "/graphql", "/docs", "/redoc")
 
@@ -169,14 +168,8 @@ def test_paths_follow_the_root_path_of_a_proxy() -> None:
     assert 'data-endpoint="/agentloom/graphql"' in body
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_logs_the_explorer_urls(mongo_uri: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AGENTLOOM_MONGODB_URI": mongo_uri, "AGENTLOOM_DATABASE": "t_log"}
     agentloom = Path(sys.executable).with_name("agentloom")
     process = subprocess.Popen(

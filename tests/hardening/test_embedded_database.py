@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 from storage.bootstrap import EmbeddedServer, start_embedded
-from tests.support.live import TLS, default_environ
+from tests.support.live import TLS, default_environ, free_port
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
 
@@ -126,14 +125,8 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = default_environ()
     process = subprocess.Popen(
         [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(port)],

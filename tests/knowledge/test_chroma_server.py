@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,16 @@ import pytest
 from storage.vector_store import ChromaVectorStore
 from tests.knowledge.conftest import ServiceFactory
 from tests.knowledge.test_search import OWNER, catalogue
-from tests.support.live import TLS
+from tests.support.live import TLS, free_port
 
 pytestmark = pytest.mark.anyio
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     """`chroma run` (the CLI shipped with the chromadb package) on a free loopback port."""
     executable = Path(sys.executable).parent / "chroma"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(executable), "run", "--path", str(tmp_path / "chroma-server"),
          "--host", "127.0.0.1", "--port", str(port)],

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from tests.knowledge_api.support import (
     upload_ready,
     wait_file,
 )
-from tests.support.live import TLS, LiveServer
+from tests.support.live import TLS, LiveServer, free_port
 from tests.support.openai_server import FakeOpenAIServer
 
 UPLOAD = (
@@ -323,12 +322,6 @@ def test_a_graceful_stop_during_an_ingest_fails_the_file_and_leaves_no_chunk(
         assert sse_frames(r.content)[-1]["data"]["type"] == "complete"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_a_killed_server_leaves_the_file_failed_with_the_reason_at_the_next_start(
     server_factory: Callable[..., LiveServer],
     openai_server: FakeOpenAIServer,
@@ -342,7 +335,7 @@ def test_a_killed_server_leaves_the_file_failed_with_the_reason_at_the_next_star
     database, data_dir = first.settings.database, first.settings.data_dir
     user = first.register()
     first.stop()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **openai_env(openai_server),

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,9 @@ import httpx
 import pytest
 
 from agentloom import VERSION
-from tests.support.live import TLS, default_environ
+from tests.support.live import TLS, default_environ, free_port
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _run(args: list[str], *, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
@@ -112,7 +105,7 @@ def test_an_unwritable_data_directory_is_one_clear_line(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     try:
-        line = _one_clear_line(_run(_read_only_command(data_dir, _free_port())))
+        line = _one_clear_line(_run(_read_only_command(data_dir, free_port())))
     finally:
         data_dir.chmod(0o755)
     assert f"the data directory {data_dir} is not writable" in line
@@ -131,7 +124,7 @@ def test_a_bad_price_file_is_one_clear_line(tmp_path: Path, mongo_uri: str) -> N
     prices = tmp_path / "prices.json"
     prices.write_text('{"gpt-4o": "cheap"}')
     result = _run(
-        [AGENTLOOM, "serve", "--data-dir", str(tmp_path / "data"), "--port", str(_free_port())],
+        [AGENTLOOM, "serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port())],
         AGENTLOOM_MONGODB_URI=mongo_uri,
         AGENTLOOM_PRICES_FILE=str(prices),
     )
@@ -142,7 +135,7 @@ def test_a_bad_price_file_is_one_clear_line(tmp_path: Path, mongo_uri: str) -> N
 @pytest.fixture
 def first_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(port)],
         env=default_environ(),
@@ -180,7 +173,7 @@ def test_a_second_server_on_the_same_data_directory_is_one_clear_line(
     first, data_dir = first_server
     started = time.monotonic()
     result = _run(
-        [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(_free_port())], timeout=30
+        [AGENTLOOM, "serve", "--data-dir", str(data_dir), "--port", str(free_port())], timeout=30
     )
     # At once: not after the embedded database's 30 s wait for its files.
     assert time.monotonic() - started < 15

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ from typing import Any
 import httpx
 
 from tests.analytics.helpers import chain, node, wait_for
-from tests.support.live import TLS, default_environ
+from tests.support.live import TLS, default_environ, free_port
 
 AGENTLOOM = str(Path(sys.executable).with_name("agentloom"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _is_json(line: str) -> bool:
@@ -36,7 +29,7 @@ def _is_json(line: str) -> bool:
 
 
 def test_json_logs_carry_request_and_execution_ids(tmp_path: Path, mongo_uri: str) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_file = tmp_path / "server.log"
     env = default_environ(

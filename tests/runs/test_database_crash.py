@@ -26,14 +26,8 @@ from websockets.sync.client import connect
 
 from tests.runs.helpers import chain, create_workflow, node, wait_terminal
 from tests.runs.test_event_streams import SUBSCRIPTION
-from tests.support.live import LiveServer
+from tests.support.live import LiveServer, free_port
 from tests.support.openai_server import FakeOpenAIServer
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Database:
@@ -41,7 +35,7 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

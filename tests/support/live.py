@@ -31,6 +31,13 @@ suite starts dozens of processes on two cores. tests/operability/test_startup_im
 checks the product's default."""
 
 
+def free_port() -> int:
+    """A loopback port free now, for a server process that must be told its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def default_environ(**extra: str) -> dict[str, str]:
     """This environment without AGENTLOOM_ settings (a process started with it sees the
     product's defaults), but for the suite's own (`SUITE_ENVIRON`); `extra` on top."""

@@ -20,9 +20,10 @@ that moment continues the run without a round trip through the database).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 
@@ -44,11 +45,10 @@ class RunControl:
         """None: a run waiting for people stays here (the engine's default)."""
         self.active = 0
         self.parked = 0
-        self.waiting: dict[str, int] = {}
-        """Human nodes waiting for their answer (node id -> how many executions)."""
+        self.waiting: Counter[Wait] = Counter()
+        """Human node executions waiting for their answer (how many of each wait)."""
         self.waited: list[str] = []
         """The human nodes that were waiting when the run was stopped."""
-        self._waits: dict[Wait, int] = {}
         self.cut_waits: tuple[Wait, ...] = ()
         """The waits the stop cut, with their keys. A cut wait may already have taken its
         answer (the node read it just before the stop): the host must not leave the run
@@ -61,8 +61,8 @@ class RunControl:
         if self.mode is None or _PRECEDENCE[mode] > _PRECEDENCE[self.mode]:
             self.mode, self.reason = mode, reason
             # As it is now: the waits end (and leave `waiting`) as the scope cancels them.
-            self.waited = sorted(self.waiting)
-            self.cut_waits = tuple(sorted(self._waits))
+            self.cut_waits = tuple(sorted(self.waiting))
+            self.waited = sorted({node_id for node_id, _ in self.cut_waits})
         self.scope.cancel()
 
     def drain(self) -> None:
@@ -91,15 +91,15 @@ class RunControl:
         the process meanwhile."""
         wait = (node_id, key)
         self.parked += 1
-        self.waiting[node_id] = self.waiting.get(node_id, 0) + 1
-        self._waits[wait] = self._waits.get(wait, 0) + 1
+        self.waiting[wait] += 1
         self._notify()
         try:
             yield
         finally:
             self.parked -= 1
-            _forget(self.waiting, node_id)
-            _forget(self._waits, wait)
+            self.waiting[wait] -= 1
+            if not self.waiting[wait]:
+                del self.waiting[wait]
             self._notify()
 
     async def hold(self) -> None:
@@ -135,9 +135,3 @@ class RunControl:
                 continue
             self.stop("suspend", reason)
             return
-
-
-def _forget(counts: dict[Any, int], key: Any) -> None:
-    counts[key] -= 1
-    if not counts[key]:
-        del counts[key]

@@ -9,6 +9,7 @@ import anyio
 import pymongo
 from pymongo import ReturnDocument
 
+from engine.run_control import Wait
 from storage.documents.base import utcnow
 from storage.documents.executions import ExecutionDocument
 from storage.documents.human_input import HumanRequestDocument
@@ -98,9 +99,7 @@ class MongoHumanInputBroker:
             )
         return str(raw.get("response") or "")
 
-    async def has_answer_to_take(
-        self, execution_id: str, cut_waits: Sequence[tuple[str, str]]
-    ) -> bool:
+    async def has_answer_to_take(self, execution_id: str, cut_waits: Sequence[Wait]) -> bool:
         given: list[dict[str, Any]] = [{"status": "answered"}]
         given += [
             {"status": "consumed", "node_id": node_id, "key": key} for node_id, key in cut_waits

@@ -49,7 +49,7 @@ from engine.events import (
     RunFailed,
     to_execution_event,
 )
-from engine.run_control import WAITING_FOR_INPUT
+from engine.run_control import WAITING_FOR_INPUT, Wait
 from engine.run_history import Resume, Reuse
 from engine.run_types import RunRequest, RunResult
 from engine.runner import WorkflowRunner
@@ -75,9 +75,7 @@ def worker_name(instance: str | None = None) -> str:
 class WaitingRequests(Protocol):
     """The human-input requests of runs (`storage.human_input_stores`)."""
 
-    async def has_answer_to_take(
-        self, execution_id: str, cut_waits: Sequence[tuple[str, str]]
-    ) -> bool:
+    async def has_answer_to_take(self, execution_id: str, cut_waits: Sequence[Wait]) -> bool:
         """An answer was given that no node has taken yet, or that one of these waits
         (node id, loop path) took just before the run left: its node never finished."""
         ...
